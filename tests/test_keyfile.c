@@ -1,0 +1,425 @@
+/* The key-file parser: every format, and the errors an operator sees. */
+#include "unit.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_base64.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include "tk_keyfile.h"
+
+/* Distinct, non-zero, recognisable key bytes: byte i of key `seed` is seed*31 + i + 1. */
+static void fill_key(unsigned char *b, apr_size_t len, unsigned int seed)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++)
+        b[i] = (unsigned char)(seed * 31 + i + 1);
+}
+
+static char *b64(const unsigned char *b, apr_size_t len)
+{
+    char *out = apr_palloc(unit_pool, (apr_size_t)apr_base64_encode_len((int)len));
+    apr_base64_encode_binary(out, b, (int)len);
+    return out;
+}
+
+static apr_status_t parse(const void *data, apr_size_t len, tk_format_e fmt, tk_ring_t *ring,
+                          const char **why)
+{
+    *why = NULL;
+    return tk_keyfile_parse(unit_pool, data, len, fmt, ring, why);
+}
+
+static apr_status_t parse_str(const char *text, tk_format_e fmt, tk_ring_t *ring,
+                              const char **why)
+{
+    return parse(text, strlen(text), fmt, ring, why);
+}
+
+/* The key's parts are where the layout name|first|second puts them. */
+static int key_is(const tk_key_t *key, const unsigned char *b, apr_size_t len, int hmac_first)
+{
+    apr_size_t secret = (len - 16) / 2;
+    const unsigned char *hmac = b + 16 + (hmac_first ? 0 : secret);
+    const unsigned char *aes = b + 16 + (hmac_first ? secret : 0);
+
+    return key->size == (tk_key_size_e)len && memcmp(key->name, b, 16) == 0 &&
+           memcmp(key->hmac_key, hmac, secret) == 0 && memcmp(key->aes_key, aes, secret) == 0;
+}
+
+static void raw_single_48_byte_key_is_mod_ssl_layout(void)
+{
+    unsigned char b[48];
+    tk_ring_t ring;
+    const char *why;
+
+    fill_key(b, sizeof(b), 1);
+    CHECK(parse(b, sizeof(b), TK_FORMAT_RAW, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 1);
+    CHECK(key_is(&ring.keys[0], b, 48, 1));
+    CHECK(tk_ring_sealing_key(&ring) == &ring.keys[0]);
+}
+
+static void raw_concatenated_48_byte_keys_first_seals(void)
+{
+    unsigned char b[3 * 48];
+    tk_ring_t ring;
+    const char *why;
+    int i;
+
+    for (i = 0; i < 3; i++)
+        fill_key(b + 48 * i, 48, (unsigned int)i + 1);
+    CHECK(parse(b, sizeof(b), TK_FORMAT_RAW, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 3);
+    for (i = 0; i < 3; i++)
+        CHECK(key_is(&ring.keys[i], b + 48 * i, 48, 1));
+    CHECK(ring.sealing == 0);
+}
+
+static void raw_single_80_byte_key_is_openssl_layout(void)
+{
+    unsigned char b[80];
+    tk_ring_t ring;
+    const char *why;
+
+    fill_key(b, sizeof(b), 2);
+    CHECK(parse(b, sizeof(b), TK_FORMAT_RAW, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 1);
+    CHECK(key_is(&ring.keys[0], b, 80, 1));
+}
+
+static void raw_wrong_lengths_are_refused_with_the_byte_count(void)
+{
+    unsigned char b[200];
+    tk_ring_t ring;
+    const char *why;
+
+    fill_key(b, sizeof(b), 3);
+    CHECK(parse(b, 47, TK_FORMAT_RAW, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "47 bytes is not a whole number of 48-byte keys, nor one 80-byte key");
+    CHECK(ring.nkeys == 0);
+    /* a 48-byte key with trailing garbage */
+    CHECK(parse(b, 49, TK_FORMAT_RAW, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "49 bytes is not a whole number of 48-byte keys, nor one 80-byte key");
+    /* two 80-byte keys are not a raw layout (use the text format) */
+    CHECK(parse(b, 160, TK_FORMAT_RAW, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "160 bytes is not a whole number of 48-byte keys, nor one 80-byte key");
+}
+
+static void empty_file_is_refused(void)
+{
+    tk_ring_t ring;
+    const char *why;
+    tk_format_e fmt;
+
+    for (fmt = TK_FORMAT_AUTO; fmt <= TK_FORMAT_HAPROXY; fmt++) {
+        CHECK(parse("", 0, fmt, &ring, &why) == APR_EINVAL);
+        CHECK_STR(why, "the file is empty");
+    }
+}
+
+static void oversized_file_is_refused(void)
+{
+    apr_size_t len = TK_KEYFILE_MAX_SIZE + 48;
+    unsigned char *b = apr_pcalloc(unit_pool, len);
+    tk_ring_t ring;
+    const char *why;
+
+    fill_key(b, len, 4);
+    CHECK(parse(b, len, TK_FORMAT_RAW, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "65584 bytes is too large for a key file (at most 65536)");
+}
+
+static void more_keys_than_the_limit_are_refused(void)
+{
+    unsigned char b[(TK_RING_MAX_KEYS + 1) * 48];
+    tk_ring_t ring;
+    const char *why;
+    unsigned int i;
+
+    for (i = 0; i <= TK_RING_MAX_KEYS; i++)
+        fill_key(b + 48 * i, 48, i + 1);
+    CHECK(parse(b, TK_RING_MAX_KEYS * 48, TK_FORMAT_RAW, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == TK_RING_MAX_KEYS);
+    CHECK(parse(b, sizeof(b), TK_FORMAT_RAW, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "key 33: more than 32 keys; keep at most 32 in one file");
+    CHECK(ring.nkeys == 0);
+}
+
+static void duplicate_key_names_are_refused(void)
+{
+    unsigned char b[2 * 48];
+    tk_ring_t ring;
+    const char *why;
+
+    fill_key(b, 48, 1);
+    fill_key(b + 48, 48, 2);
+    memcpy(b + 48, b, 16);
+    CHECK(parse(b, sizeof(b), TK_FORMAT_RAW, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "key 2: the key has the same name as key 1");
+}
+
+static void all_zero_keys_are_refused(void)
+{
+    unsigned char b[48] = {0};
+    tk_ring_t ring;
+    const char *why;
+
+    CHECK(parse(b, sizeof(b), TK_FORMAT_RAW, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "key 1: the key is all zero bytes; make keys from a random source");
+    /* a random name does not make zero secrets acceptable */
+    fill_key(b, 16, 1);
+    CHECK(parse(b, sizeof(b), TK_FORMAT_RAW, &ring, &why) == APR_EINVAL);
+}
+
+static void text_keys_comments_blank_lines_and_crlf(void)
+{
+    unsigned char k1[48], k2[80];
+    tk_ring_t ring;
+    const char *why, *text;
+
+    fill_key(k1, sizeof(k1), 5);
+    fill_key(k2, sizeof(k2), 6);
+    text = apr_psprintf(unit_pool,
+                        "# ticket keys\r\n\r\n  %s  \r\n\t# the previous key\r\n%s # old\r\n",
+                        b64(k1, 48), b64(k2, 80));
+    CHECK(parse_str(text, TK_FORMAT_TEXT, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 2);
+    CHECK(key_is(&ring.keys[0], k1, 48, 1));
+    CHECK(key_is(&ring.keys[1], k2, 80, 1));
+    CHECK(ring.sealing == 0);
+    /* the same file without a final newline */
+    text = apr_psprintf(unit_pool, "%s\n%s", b64(k1, 48), b64(k2, 80));
+    CHECK(parse_str(text, TK_FORMAT_TEXT, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 2);
+}
+
+static void text_mixed_key_sizes_keep_their_sizes(void)
+{
+    unsigned char k1[80], k2[48], k3[80];
+    tk_ring_t ring;
+    const char *why;
+
+    fill_key(k1, 80, 7);
+    fill_key(k2, 48, 8);
+    fill_key(k3, 80, 9);
+    CHECK(parse_str(
+              apr_psprintf(unit_pool, "%s\n%s\n%s\n", b64(k1, 80), b64(k2, 48), b64(k3, 80)),
+              TK_FORMAT_TEXT, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 3);
+    CHECK(ring.keys[0].size == TK_KEY_80 && ring.keys[1].size == TK_KEY_48 &&
+          ring.keys[2].size == TK_KEY_80);
+}
+
+static void text_errors_name_the_line(void)
+{
+    unsigned char k[80];
+    tk_ring_t ring;
+    const char *why, *good;
+
+    fill_key(k, 80, 10);
+    good = b64(k, 48);
+    CHECK(parse_str(apr_psprintf(unit_pool, "%s\nAAA*%s\n", good, good + 4), TK_FORMAT_TEXT,
+                    &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "line 2: character 4 is not base64");
+    CHECK(ring.nkeys == 0);
+    /* a key that is cut short (a half-written file) */
+    CHECK(parse_str(apr_psprintf(unit_pool, "%.40s\n", good), TK_FORMAT_TEXT, &ring, &why) ==
+          APR_EINVAL);
+    CHECK_STR(why, "line 1: the key is 30 bytes; a key has 48 or 80");
+    CHECK(parse_str(apr_psprintf(unit_pool, "%.63s\n", good), TK_FORMAT_TEXT, &ring, &why) ==
+          APR_EINVAL);
+    CHECK_STR(why, "line 1: 63 base64 characters is not a multiple of 4");
+    CHECK(parse_str(apr_psprintf(unit_pool, "%s\n", b64(k, 47)), TK_FORMAT_TEXT, &ring, &why) ==
+          APR_EINVAL);
+    CHECK_STR(why, "line 1: the key is 47 bytes; a key has 48 or 80");
+    CHECK(parse_str(apr_psprintf(unit_pool, "%s extra\n", good), TK_FORMAT_TEXT, &ring, &why) ==
+          APR_EINVAL);
+    CHECK_STR(why, "line 1: unexpected text after the key");
+    /* padding only at the end */
+    CHECK(parse_str("AAAA=AAA", TK_FORMAT_TEXT, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "line 1: character 5 is not base64");
+    CHECK(parse_str("# nothing here\n\n", TK_FORMAT_TEXT, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "no key in the file (only blank lines and comments)");
+}
+
+static void error_text_never_shows_key_bytes(void)
+{
+    unsigned char k[48];
+    tk_ring_t ring;
+    const char *why, *good;
+
+    fill_key(k, 48, 11);
+    good = b64(k, 48);
+    CHECK(parse_str(apr_psprintf(unit_pool, "%s\n%s\n", good, good), TK_FORMAT_TEXT, &ring,
+                    &why) == APR_EINVAL);
+    CHECK_STR(why, "line 2: the key has the same name as key 1");
+    CHECK(strstr(why, good) == NULL && strstr(why, apr_pstrndup(unit_pool, good, 8)) == NULL);
+}
+
+static void text_format_refuses_binary_bytes(void)
+{
+    unsigned char b[48];
+    tk_ring_t ring;
+    const char *why;
+
+    fill_key(b, sizeof(b), 12);
+    b[0] = 0x80;
+    CHECK(parse(b, sizeof(b), TK_FORMAT_TEXT, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "line 1: byte 1 is not text (is this a binary key file? its format is then "
+                   "raw or nginx)");
+}
+
+static void auto_detects_text_and_raw(void)
+{
+    unsigned char b[48];
+    tk_ring_t ring;
+    const char *why;
+
+    fill_key(b, sizeof(b), 13);
+    b[5] = 0; /* binary */
+    CHECK(parse(b, sizeof(b), TK_FORMAT_AUTO, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 1 && key_is(&ring.keys[0], b, 48, 1));
+    b[5] = 1;
+    CHECK(parse_str(apr_psprintf(unit_pool, "%s\n", b64(b, 48)), TK_FORMAT_AUTO, &ring, &why) ==
+          APR_SUCCESS);
+    CHECK(ring.nkeys == 1 && key_is(&ring.keys[0], b, 48, 1));
+    /* 48 printable bytes are taken as text, as the rule says, and fail as text */
+    CHECK(parse_str("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv", TK_FORMAT_AUTO, &ring,
+                    &why) == APR_EINVAL);
+    CHECK_STR(why, "line 1: the key is 36 bytes; a key has 48 or 80");
+}
+
+static void nginx_48_byte_key_has_aes_before_hmac(void)
+{
+    unsigned char b[96];
+    tk_ring_t ring;
+    const char *why;
+
+    fill_key(b, sizeof(b), 14);
+    CHECK(parse(b, 48, TK_FORMAT_NGINX, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 1 && key_is(&ring.keys[0], b, 48, 0));
+    CHECK(parse(b, 80, TK_FORMAT_NGINX, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 1 && key_is(&ring.keys[0], b, 80, 1));
+    CHECK(parse(b, 96, TK_FORMAT_NGINX, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "96 bytes; an nginx key file holds one key of 48 or 80 bytes");
+}
+
+static void haproxy_penultimate_key_seals(void)
+{
+    unsigned char k[3][80];
+    tk_ring_t ring;
+    const char *why;
+    int i;
+
+    for (i = 0; i < 3; i++)
+        fill_key(k[i], 80, 20 + (unsigned int)i);
+    CHECK(parse_str(apr_psprintf(unit_pool, "%s\n%s\n%s\n", b64(k[0], 48), b64(k[1], 48),
+                                 b64(k[2], 80)),
+                    TK_FORMAT_HAPROXY, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 3);
+    CHECK(key_is(&ring.keys[0], k[0], 48, 0));
+    CHECK(key_is(&ring.keys[2], k[2], 80, 0));
+    CHECK(ring.sealing == 1);
+    CHECK(parse_str(apr_psprintf(unit_pool, "%s\n", b64(k[0], 48)), TK_FORMAT_HAPROXY, &ring,
+                    &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 1 && ring.sealing == 0);
+}
+
+static void format_names(void)
+{
+    tk_format_e fmt;
+
+    CHECK(tk_format_from_name("auto", &fmt) == APR_SUCCESS && fmt == TK_FORMAT_AUTO);
+    CHECK(tk_format_from_name("raw", &fmt) == APR_SUCCESS && fmt == TK_FORMAT_RAW);
+    CHECK(tk_format_from_name("Text", &fmt) == APR_SUCCESS && fmt == TK_FORMAT_TEXT);
+    CHECK(tk_format_from_name("nginx", &fmt) == APR_SUCCESS && fmt == TK_FORMAT_NGINX);
+    CHECK(tk_format_from_name("HAPROXY", &fmt) == APR_SUCCESS && fmt == TK_FORMAT_HAPROXY);
+    CHECK(tk_format_from_name("pem", &fmt) == APR_EINVAL);
+    CHECK_STR(tk_format_name(TK_FORMAT_HAPROXY), "haproxy");
+}
+
+static const char *write_temp(const void *data, apr_size_t len, apr_fileperms_t mode)
+{
+    char *path = apr_pstrdup(unit_pool, "/tmp/tk-unit-XXXXXX");
+    apr_file_t *f;
+    apr_size_t n = len;
+
+    if (apr_file_mktemp(&f, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL,
+                        unit_pool) != APR_SUCCESS)
+        return NULL;
+    apr_file_write_full(f, data, len, &n);
+    apr_file_close(f);
+    apr_file_perms_set(path, mode);
+    return path;
+}
+
+static void load_reads_the_file(void)
+{
+    unsigned char b[96];
+    tk_ring_t ring;
+    const char *why = NULL, *path;
+
+    fill_key(b, sizeof(b), 30);
+    path = write_temp(b, sizeof(b), APR_FPROT_UREAD | APR_FPROT_UWRITE);
+    CHECK(path != NULL);
+    CHECK(tk_keyfile_load(unit_pool, path, TK_FORMAT_AUTO, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 2 && key_is(&ring.keys[1], b + 48, 48, 1));
+    unlink(path);
+}
+
+static void load_errors_say_what_is_wrong(void)
+{
+    tk_ring_t ring;
+    const char *why = NULL;
+
+    CHECK(APR_STATUS_IS_ENOENT(
+        tk_keyfile_load(unit_pool, "/nonexistent/tk.key", TK_FORMAT_AUTO, &ring, &why)));
+    CHECK_STR(why, "No such file or directory");
+    CHECK(tk_keyfile_load(unit_pool, "/tmp", TK_FORMAT_AUTO, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "not a regular file");
+}
+
+static void exposed_key_files_are_detected(void)
+{
+    unsigned char b[48];
+    const char *path;
+    int exposed = -1;
+
+    fill_key(b, sizeof(b), 31);
+    path = write_temp(b, sizeof(b), APR_FPROT_UREAD | APR_FPROT_UWRITE);
+    CHECK(tk_keyfile_is_exposed(unit_pool, path, &exposed) == APR_SUCCESS && exposed == 0);
+    chmod(path, 0640);
+    CHECK(tk_keyfile_is_exposed(unit_pool, path, &exposed) == APR_SUCCESS && exposed == 1);
+    chmod(path, 0604);
+    CHECK(tk_keyfile_is_exposed(unit_pool, path, &exposed) == APR_SUCCESS && exposed == 1);
+    unlink(path);
+}
+
+void keyfile_tests(void)
+{
+    RUN(raw_single_48_byte_key_is_mod_ssl_layout);
+    RUN(raw_concatenated_48_byte_keys_first_seals);
+    RUN(raw_single_80_byte_key_is_openssl_layout);
+    RUN(raw_wrong_lengths_are_refused_with_the_byte_count);
+    RUN(empty_file_is_refused);
+    RUN(oversized_file_is_refused);
+    RUN(more_keys_than_the_limit_are_refused);
+    RUN(duplicate_key_names_are_refused);
+    RUN(all_zero_keys_are_refused);
+    RUN(text_keys_comments_blank_lines_and_crlf);
+    RUN(text_mixed_key_sizes_keep_their_sizes);
+    RUN(text_errors_name_the_line);
+    RUN(error_text_never_shows_key_bytes);
+    RUN(text_format_refuses_binary_bytes);
+    RUN(auto_detects_text_and_raw);
+    RUN(nginx_48_byte_key_has_aes_before_hmac);
+    RUN(haproxy_penultimate_key_seals);
+    RUN(format_names);
+    RUN(load_reads_the_file);
+    RUN(load_errors_say_what_is_wrong);
+    RUN(exposed_key_files_are_detected);
+}

@@ -1,0 +1,310 @@
+/* The key ring, and tickets sealed and opened through real in-memory TLS handshakes. */
+#include "unit.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "tk_ring.h"
+#include "tk_ticket.h"
+
+static tk_key_t make_key(unsigned int seed, tk_key_size_e size)
+{
+    tk_key_t key;
+    unsigned int i;
+
+    memset(&key, 0, sizeof(key));
+    key.size = size;
+    for (i = 0; i < TK_KEY_NAME_LEN; i++)
+        key.name[i] = (unsigned char)(seed * 17 + i);
+    for (i = 0; i < tk_key_secret_len(size); i++) {
+        key.hmac_key[i] = (unsigned char)(seed * 13 + i + 1);
+        key.aes_key[i] = (unsigned char)(seed * 11 + i + 2);
+    }
+    return key;
+}
+
+static void ring_of(tk_ring_t *ring, const tk_key_t *keys, unsigned int n)
+{
+    unsigned int i;
+
+    tk_ring_wipe(ring);
+    for (i = 0; i < n; i++)
+        tk_ring_add(ring, &keys[i]);
+}
+
+static void ring_finds_keys_by_name(void)
+{
+    tk_key_t keys[3] = {make_key(1, TK_KEY_48), make_key(2, TK_KEY_80), make_key(3, TK_KEY_48)};
+    tk_key_t unknown = make_key(4, TK_KEY_48);
+    tk_ring_t ring;
+    int sealing = -1;
+
+    ring_of(&ring, keys, 3);
+    CHECK(tk_ring_find(&ring, keys[0].name, &sealing) == &ring.keys[0] && sealing == 1);
+    CHECK(tk_ring_find(&ring, keys[2].name, &sealing) == &ring.keys[2] && sealing == 0);
+    CHECK(tk_ring_find(&ring, unknown.name, &sealing) == NULL);
+    CHECK(tk_ring_sealing_key(&ring) == &ring.keys[0]);
+    tk_ring_wipe(&ring);
+    CHECK(tk_ring_sealing_key(&ring) == NULL);
+}
+
+static void generated_keys_are_random_and_distinct(void)
+{
+    tk_ring_t ring;
+    static const unsigned char zero[TK_KEY_SECRET_MAX];
+
+    CHECK(tk_ring_generate(&ring, 2, TK_KEY_80) == APR_SUCCESS);
+    CHECK(ring.nkeys == 2 && ring.sealing == 0);
+    CHECK(ring.keys[0].size == TK_KEY_80);
+    CHECK(memcmp(ring.keys[0].name, ring.keys[1].name, TK_KEY_NAME_LEN) != 0);
+    CHECK(memcmp(ring.keys[0].hmac_key, zero, 32) != 0);
+    CHECK(memcmp(ring.keys[0].aes_key, zero, 32) != 0);
+    CHECK(memcmp(ring.keys[0].aes_key, ring.keys[0].hmac_key, 32) != 0);
+    CHECK(strlen(ring.keys[1].fingerprint) == 8);
+}
+
+static void fingerprint_is_sha256_of_the_name(void)
+{
+    unsigned char name[TK_KEY_NAME_LEN] = {0};
+    char fp[TK_FINGERPRINT_LEN];
+
+    /* SHA-256 of 16 zero bytes starts 374708ff */
+    tk_key_fingerprint(name, fp);
+    CHECK_STR(fp, "374708ff");
+}
+
+static void ring_is_wiped_when_its_pool_goes(void)
+{
+    apr_pool_t *sub;
+    tk_ring_t *ring;
+    tk_key_t key = make_key(5, TK_KEY_80);
+    static const tk_ring_t zero_ring;
+
+    apr_pool_create(&sub, unit_pool);
+    ring = tk_ring_create(sub);
+    tk_ring_add(ring, &key);
+    CHECK(ring->nkeys == 1);
+    /* clearing runs the cleanups; the memory stays with the pool, so it can be read */
+    apr_pool_clear(sub);
+    CHECK(memcmp(ring, &zero_ring, sizeof(zero_ring)) == 0);
+    apr_pool_destroy(sub);
+}
+
+/* --- tickets through real handshakes, over an in-memory BIO pair --- */
+
+static const tk_ring_t *server_ring; /* the keys the server's callback uses */
+
+static int test_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
+                          EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    return tk_ticket_crypt(server_ring, ssl, name, iv, cctx, hctx, enc);
+}
+
+static SSL_CTX *server_ctx(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    EVP_PKEY *pkey = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_NAME *subject = X509_get_subject_name(x);
+
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, (const unsigned char *)"unit.test",
+                               -1, -1, 0);
+    X509_set_issuer_name(x, subject);
+    X509_set_pubkey(x, pkey);
+    X509_sign(x, pkey, EVP_sha256());
+    SSL_CTX_use_certificate(ctx, x);
+    SSL_CTX_use_PrivateKey(ctx, pkey);
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, test_ticket_cb);
+    X509_free(x);
+    EVP_PKEY_free(pkey);
+    return ctx;
+}
+
+typedef struct {
+    int reused;
+    SSL_SESSION *session; /* the newest session the client holds */
+} handshake_result;
+
+/* One connection from a client offering `offer` (or nothing); reads application data so
+ * that TLS 1.3 tickets, which come after the handshake, arrive. */
+static handshake_result connect_once(SSL_CTX *sctx, int version, SSL_SESSION *offer)
+{
+    SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+    SSL *server = SSL_new(sctx), *client;
+    BIO *sbio, *cbio;
+    handshake_result res = {0, NULL};
+    char buf[16];
+    int i, cdone = 0, sdone = 0;
+
+    SSL_CTX_set_min_proto_version(cctx, version);
+    SSL_CTX_set_max_proto_version(cctx, version);
+    client = SSL_new(cctx);
+    BIO_new_bio_pair(&sbio, 0, &cbio, 0);
+    SSL_set_bio(server, sbio, sbio);
+    SSL_set_bio(client, cbio, cbio);
+    SSL_set_accept_state(server);
+    SSL_set_connect_state(client);
+    if (offer)
+        SSL_set_session(client, offer);
+    for (i = 0; i < 50 && !(cdone && sdone); i++) {
+        cdone = cdone || SSL_do_handshake(client) == 1;
+        sdone = sdone || SSL_do_handshake(server) == 1;
+    }
+    CHECK(cdone && sdone);
+    SSL_write(server, "x", 1);
+    CHECK(SSL_read(client, buf, sizeof(buf)) == 1);
+    res.reused = SSL_session_reused(client);
+    res.session = SSL_get1_session(client);
+    /* OpenSSL marks the session of a connection freed without close_notify as not
+     * resumable, as it would a broken connection's. */
+    SSL_shutdown(client);
+    SSL_shutdown(server);
+    SSL_free(client);
+    SSL_free(server);
+    SSL_CTX_free(cctx);
+    return res;
+}
+
+/* The ticket's key name is the key's, its HMAC verifies with the key's HMAC bytes and
+ * its body decrypts with the key's AES bytes: OpenSSL's layout is
+ * name(16) | IV(16) | encrypted session | HMAC-SHA256(name | IV | encrypted). */
+static int ticket_sealed_by(SSL_SESSION *sess, const tk_key_t *key)
+{
+    const unsigned char *tick;
+    size_t len, mac_len = 0;
+    unsigned char mac[EVP_MAX_MD_SIZE], plain[4096];
+    int ok, out = 0, fin = 0;
+    EVP_CIPHER_CTX *c;
+
+    SSL_SESSION_get0_ticket(sess, &tick, &len);
+    if (len < 16 + 16 + 16 + 32 || len > sizeof(plain) || memcmp(tick, key->name, 16) != 0)
+        return 0;
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key->hmac_key,
+                   tk_key_secret_len(key->size), tick, len - 32, mac, sizeof(mac), &mac_len) ||
+        mac_len != 32 || memcmp(mac, tick + len - 32, 32) != 0)
+        return 0;
+    c = EVP_CIPHER_CTX_new();
+    ok = EVP_DecryptInit_ex(c, key->size == TK_KEY_80 ? EVP_aes_256_cbc() : EVP_aes_128_cbc(),
+                            NULL, key->aes_key, tick + 16) == 1 &&
+         EVP_DecryptUpdate(c, plain, &out, tick + 32, (int)(len - 64)) == 1 &&
+         EVP_DecryptFinal_ex(c, plain + out, &fin) == 1;
+    EVP_CIPHER_CTX_free(c);
+    return ok && out + fin > 0;
+}
+
+static const int versions[] = {TLS1_2_VERSION, TLS1_3_VERSION};
+
+static void tickets_sealed_with_the_key_and_resumed(void)
+{
+    static const tk_key_size_e sizes[] = {TK_KEY_48, TK_KEY_80};
+    SSL_CTX *sctx = server_ctx();
+    tk_ring_t ring;
+    unsigned int v, s;
+
+    for (s = 0; s < 2; s++) {
+        tk_key_t key = make_key(6 + s, sizes[s]);
+
+        ring_of(&ring, &key, 1);
+        server_ring = &ring;
+        for (v = 0; v < 2; v++) {
+            handshake_result full = connect_once(sctx, versions[v], NULL);
+            handshake_result again = connect_once(sctx, versions[v], full.session);
+
+            CHECK(!full.reused);
+            CHECK(ticket_sealed_by(full.session, &ring.keys[0]));
+            CHECK(again.reused);
+            SSL_SESSION_free(full.session);
+            SSL_SESSION_free(again.session);
+        }
+    }
+    SSL_CTX_free(sctx);
+}
+
+static void ticket_of_an_older_key_resumes_and_is_renewed(void)
+{
+    tk_key_t old_key = make_key(8, TK_KEY_48), new_key = make_key(9, TK_KEY_80);
+    tk_key_t rotated[2] = {new_key, old_key};
+    SSL_CTX *sctx = server_ctx();
+    tk_ring_t before, after;
+    unsigned int v;
+
+    ring_of(&before, &old_key, 1);
+    ring_of(&after, rotated, 2);
+    for (v = 0; v < 2; v++) {
+        handshake_result full, renewed;
+
+        server_ring = &before;
+        full = connect_once(sctx, versions[v], NULL);
+        server_ring = &after;
+        renewed = connect_once(sctx, versions[v], full.session);
+        CHECK(renewed.reused);
+        CHECK(ticket_sealed_by(full.session, &after.keys[1]));
+        CHECK(ticket_sealed_by(renewed.session, &after.keys[0]));
+        SSL_SESSION_free(full.session);
+        SSL_SESSION_free(renewed.session);
+    }
+    SSL_CTX_free(sctx);
+}
+
+static void ticket_of_an_unknown_key_gets_a_full_handshake(void)
+{
+    tk_key_t gone = make_key(10, TK_KEY_48), current = make_key(11, TK_KEY_48);
+    SSL_CTX *sctx = server_ctx();
+    tk_ring_t before, after;
+    unsigned int v;
+
+    ring_of(&before, &gone, 1);
+    ring_of(&after, &current, 1);
+    for (v = 0; v < 2; v++) {
+        handshake_result full, again;
+
+        server_ring = &before;
+        full = connect_once(sctx, versions[v], NULL);
+        server_ring = &after;
+        again = connect_once(sctx, versions[v], full.session);
+        CHECK(!again.reused);
+        CHECK(ticket_sealed_by(again.session, &after.keys[0]));
+        SSL_SESSION_free(full.session);
+        SSL_SESSION_free(again.session);
+    }
+    SSL_CTX_free(sctx);
+}
+
+static void no_keys_means_no_ticket(void)
+{
+    SSL_CTX *sctx = server_ctx();
+    unsigned int v;
+
+    server_ring = NULL;
+    for (v = 0; v < 2; v++) {
+        handshake_result full = connect_once(sctx, versions[v], NULL);
+        const unsigned char *tick;
+        size_t len = 1;
+
+        SSL_SESSION_get0_ticket(full.session, &tick, &len);
+        CHECK(len == 0);
+        SSL_SESSION_free(full.session);
+    }
+    SSL_CTX_free(sctx);
+}
+
+void ring_tests(void)
+{
+    RUN(ring_finds_keys_by_name);
+    RUN(generated_keys_are_random_and_distinct);
+    RUN(fingerprint_is_sha256_of_the_name);
+    RUN(ring_is_wiped_when_its_pool_goes);
+}
+
+void ticket_tests(void)
+{
+    RUN(tickets_sealed_with_the_key_and_resumed);
+    RUN(ticket_of_an_older_key_resumes_and_is_renewed);
+    RUN(ticket_of_an_unknown_key_gets_a_full_handshake);
+    RUN(no_keys_means_no_ticket);
+}

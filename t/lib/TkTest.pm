@@ -1,0 +1,430 @@
+# Helpers for the Apache::Test suite: key files, a TLS client that keeps its sessions,
+# reading a ticket out of a session, graceful restarts, `httpd -t`, and extra httpd
+# instances for configurations the main test server cannot have at the same time.
+package TkTest;
+
+use strict;
+use warnings FATAL => 'all';
+
+use Cwd ();
+use Digest::SHA ();
+use File::Basename qw(dirname);
+use File::Path ();
+use IO::Socket::INET ();
+use MIME::Base64 ();
+use Net::SSLeay ();
+use POSIX ();
+use Time::HiRes ();
+
+Net::SSLeay::initialize();
+
+use constant { TLS12 => 0x0303, TLS13 => 0x0304 };
+
+our $T_DIR = Cwd::abs_path(dirname(__FILE__) . '/..');
+our $TOP_DIR = Cwd::abs_path("$T_DIR/..");
+
+sub t_path { join '/', $T_DIR, @_ }
+
+sub module_path { $ENV{TK_MODULE_DIR} ? "$ENV{TK_MODULE_DIR}/$_[0]" : "$TOP_DIR/.libs/$_[0]" }
+
+sub httpd { $ENV{HTTPD} || '/usr/sbin/apache2' }
+
+sub apxs_query {
+    my $var = shift;
+    my $apxs = $ENV{APXS} || 'apxs';
+    chomp(my $v = `$apxs -q $var`);
+    return $v;
+}
+
+# --- keys ----------------------------------------------------------------------------
+
+sub random_bytes {
+    my $n = shift;
+    open my $fh, '<:raw', '/dev/urandom' or die "urandom: $!";
+    read($fh, my $b, $n) == $n or die "urandom: short read";
+    return $b;
+}
+
+# A key: name (16 bytes), hmac and aes (16 bytes each for 48-byte keys, 32 for 80).
+sub new_key {
+    my $size = shift || 48;
+    my $secret = ($size - 16) / 2;
+    return { name => random_bytes(16), hmac => random_bytes($secret),
+             aes => random_bytes($secret), size => $size };
+}
+
+# The bytes of a key in a file: name|HMAC|AES, or name|AES|HMAC (nginx 48, haproxy).
+sub key_bytes {
+    my ($key, $aes_first) = @_;
+    return $aes_first ? "$key->{name}$key->{aes}$key->{hmac}"
+                      : "$key->{name}$key->{hmac}$key->{aes}";
+}
+
+sub fingerprint { substr(Digest::SHA::sha256_hex($_[0]->{name}), 0, 8) }
+
+# Writes a key file, atomically (the server may read it at any time), mode 0600.
+sub write_key_file {
+    my ($path, $format, @keys) = @_;
+    my $data;
+    if ($format eq 'raw') {
+        $data = join '', map { key_bytes($_) } @keys;
+    } elsif ($format eq 'nginx') {
+        $data = key_bytes($keys[0], $keys[0]->{size} == 48);
+    } elsif ($format eq 'text' || $format eq 'haproxy') {
+        $data = join '', map { MIME::Base64::encode_base64(key_bytes($_, $format eq 'haproxy'), '') . "\n" } @keys;
+    } else {
+        die "unknown format $format";
+    }
+    write_file($path, $data, 0600);
+}
+
+sub write_file {
+    my ($path, $data, $mode) = @_;
+    File::Path::make_path(dirname($path));
+    my $tmp = "$path.tmp$$";
+    open my $fh, '>:raw', $tmp or die "$tmp: $!";
+    print $fh $data;
+    close $fh or die "$tmp: $!";
+    chmod $mode // 0600, $tmp;
+    rename $tmp, $path or die "rename $tmp: $!";
+}
+
+# The key files the main test configuration names, with the keys in them.  Each is
+# written once (a server may be running with them); tests that change one put its
+# original content back.
+our %KEY_FILES = (
+    'server.key' => { format => 'raw',  sizes => [48, 48] }, # mod_ssl's layout, 2 keys
+    'own.key'    => { format => 'text', sizes => [80, 48] },
+    'rotate.key' => { format => 'raw',  sizes => [48] },
+);
+
+sub key_file_path { t_path('keys', $_[0]) }
+
+# Vhost labels of t/conf/extra.conf.in.
+our @MAIN_VHOSTS = qw(default own inherit rotate off);
+
+sub prepare_main_server {
+    File::Path::make_path(t_path('conf/ssl'));
+    vhost_htdocs($_) for @MAIN_VHOSTS;
+    write_test_key_files();
+}
+
+sub write_test_key_files {
+    for my $file (sort keys %KEY_FILES) {
+        my $path = key_file_path($file);
+        next if -e $path;
+        my $spec = $KEY_FILES{$file};
+        write_key_file($path, $spec->{format}, map { new_key($_) } @{ $spec->{sizes} });
+    }
+}
+
+# Reads back the keys of a file written by write_key_file (formats raw and text).
+sub read_key_file {
+    my $path = shift;
+    open my $fh, '<:raw', $path or die "$path: $!";
+    local $/;
+    my $data = <$fh>;
+    my @blobs;
+    if ($data =~ /^[A-Za-z0-9+\/=\s]+$/) {
+        @blobs = map { MIME::Base64::decode_base64($_) } split /\s+/, $data;
+    } else {
+        my $len = length($data) == 80 ? 80 : 48;
+        @blobs = map { substr($data, $_ * $len, $len) } 0 .. length($data) / $len - 1;
+    }
+    return map {
+        my $s = (length($_) - 16) / 2;
+        { name => substr($_, 0, 16), hmac => substr($_, 16, $s), aes => substr($_, 16 + $s, $s),
+          size => length($_) }
+    } grep { length } @blobs;
+}
+
+# --- a TLS client ----------------------------------------------------------------------
+
+sub ca_file { t_path('conf/ssl/ca/asf/certs/ca.crt') }
+
+# One connection: TLS handshake with SNI `host` (none when undef), GET `path`, close.
+# The server certificate must chain to `ca` (the test CA), and name `host` if `verify_name`.
+# Returns { ok, error, reused, version, body, session (DER, the newest the client
+# holds after reading the response), ticket }.
+sub connect_tls {
+    my %o = @_;
+    my $version = $o{version} || TLS12;
+    my $r = { ok => 0, error => '' };
+    my $ctx = Net::SSLeay::CTX_new_with_method(Net::SSLeay::TLS_client_method())
+        or die "CTX_new";
+    Net::SSLeay::CTX_set_min_proto_version($ctx, $version);
+    Net::SSLeay::CTX_set_max_proto_version($ctx, $version);
+    Net::SSLeay::CTX_load_verify_locations($ctx, $o{ca} || ca_file(), '');
+    Net::SSLeay::CTX_set_verify($ctx, Net::SSLeay::VERIFY_PEER(), undef);
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $o{port},
+                                     Timeout => 10)
+        or do { $r->{error} = "connect: $!"; Net::SSLeay::CTX_free($ctx); return $r };
+    my $ssl = Net::SSLeay::new($ctx);
+    Net::SSLeay::set_fd($ssl, fileno($sock));
+    Net::SSLeay::set_tlsext_host_name($ssl, $o{host}) if defined $o{host};
+    # The certificate must also name the host (not only chain to the CA).
+    Net::SSLeay::X509_VERIFY_PARAM_set1_host(Net::SSLeay::get0_param($ssl), $o{host})
+        if defined $o{host} && $o{verify_name};
+    my $offered;
+    if ($o{session}) {
+        my $der = $o{session};
+        $offered = Net::SSLeay::d2i_SSL_SESSION($der) or die "d2i_SSL_SESSION";
+        Net::SSLeay::set_session($ssl, $offered);
+    }
+    if (Net::SSLeay::connect($ssl) == 1) {
+        $r->{reused} = Net::SSLeay::session_reused($ssl) ? 1 : 0;
+        $r->{version} = Net::SSLeay::get_version($ssl);
+        my $host = $o{host_header} // $o{host} // 'localhost';
+        my $path = $o{path} || '/index.html';
+        Net::SSLeay::write($ssl, "GET $path HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n\r\n");
+        my $resp = '';
+        while (defined(my $chunk = Net::SSLeay::read($ssl))) {
+            last if $chunk eq '';
+            $resp .= $chunk;
+        }
+        ($r->{status}) = $resp =~ m{^HTTP/1\.\d (\d+)};
+        (undef, $r->{body}) = split /\r\n\r\n/, $resp, 2;
+        my $sess = Net::SSLeay::get1_session($ssl);
+        if ($sess) {
+            $r->{session} = Net::SSLeay::i2d_SSL_SESSION($sess);
+            $r->{ticket} = ticket_of_session($r->{session});
+            Net::SSLeay::SESSION_free($sess);
+        }
+        $r->{ok} = defined $r->{status};
+        # A session freed without close_notify is marked not resumable by OpenSSL.
+        Net::SSLeay::shutdown($ssl);
+    } else {
+        $r->{error} = Net::SSLeay::ERR_error_string(Net::SSLeay::ERR_get_error()) || 'handshake failed';
+    }
+    Net::SSLeay::SESSION_free($offered) if $offered;
+    Net::SSLeay::free($ssl);
+    Net::SSLeay::CTX_free($ctx);
+    close $sock;
+    return $r;
+}
+
+# The ticket inside a DER SSL_SESSION: the OCTET STRING of the element tagged [10].
+sub ticket_of_session {
+    my $der = shift;
+    my ($tag, $body) = der_read(\$der);
+    return '' unless $tag == 0x30;
+    while (length $body) {
+        my ($t, $v) = der_read(\$body);
+        if ($t == 0xaa) {
+            my ($it, $iv) = der_read(\$v);
+            return $it == 0x04 ? $iv : '';
+        }
+    }
+    return '';
+}
+
+sub der_read {
+    my $ref = shift;
+    my ($tag, $len) = unpack 'CC', $$ref;
+    my $off = 2;
+    if ($len & 0x80) {
+        my $n = $len & 0x7f;
+        $len = 0;
+        $len = ($len << 8) | ord(substr($$ref, $off++, 1)) for 1 .. $n;
+    }
+    my $value = substr($$ref, $off, $len);
+    substr($$ref, 0, $off + $len) = '';
+    return ($tag, $value);
+}
+
+# Whether OpenSSL's ticket layout name(16)|IV(16)|ciphertext|HMAC-SHA256(32) carries the
+# key's name and an HMAC made with the key's HMAC bytes.
+sub sealed_by {
+    my ($ticket, $key) = @_;
+    return 0 unless defined $ticket && length($ticket) > 16 + 16 + 32;
+    return 0 unless substr($ticket, 0, 16) eq $key->{name};
+    my $mac = Digest::SHA::hmac_sha256(substr($ticket, 0, -32), $key->{hmac});
+    return $mac eq substr($ticket, -32);
+}
+
+# The session as PEM, for openssl s_client -sess_in.
+sub session_pem {
+    my $der = shift;
+    my $b64 = MIME::Base64::encode_base64($der);
+    return "-----BEGIN SSL SESSION PARAMETERS-----\n$b64-----END SSL SESSION PARAMETERS-----\n";
+}
+
+# One connection with `openssl s_client`, offering the session `session` (DER) if given.
+# Returns { reused, offered (the ClientHello carried a ticket or a TLS 1.3 PSK), body,
+# session (DER) }.
+sub s_client {
+    my %o = @_;
+    my $dir = t_path('tmp');
+    File::Path::make_path($dir);
+    my ($in, $req, $out) = map { "$dir/s_client-$$.$_" } qw(in req out);
+    my $host = $o{host};
+    write_file($req, "GET /index.html HTTP/1.0\r\nHost: $host\r\n\r\n", 0600);
+    my @args = ('-connect', "127.0.0.1:$o{port}", '-servername', $host, "-$o{version}",
+                '-CAfile', ca_file(), '-sess_out', $out, '-ign_eof', '-trace');
+    if ($o{session}) {
+        write_file($in, session_pem($o{session}), 0600);
+        push @args, '-sess_in', $in;
+    }
+    unlink $out;
+    my $cmd = join ' ', 'openssl s_client', map { "'$_'" } @args;
+    my $output = `$cmd < $req 2>&1`;
+    my $r = { output => $output };
+    $r->{reused} = $output =~ /^Reused, /m ? 1 : 0;
+    $r->{offered} = ($output =~ /extension_type=session_ticket\(35\), length=[1-9]/
+                     || $output =~ /extension_type=psk\(41\)/) ? 1 : 0;
+    ($r->{body}) = $output =~ /\r\n\r\n(.*?)(?:closed|DONE|$)/s;
+    if (-s $out) {
+        $r->{session} = `openssl sess_id -in '$out' -outform DER 2>/dev/null`;
+        $r->{ticket} = ticket_of_session($r->{session});
+    }
+    unlink $in, $req, $out;
+    return $r;
+}
+
+sub read_file {
+    my $path = shift;
+    open my $fh, '<:raw', $path or return '';
+    local $/;
+    return scalar <$fh>;
+}
+
+# --- the server ------------------------------------------------------------------------
+
+sub error_log { t_path('logs/error_log') }
+
+# Number of times the server finished (re)configuring, from its error log.
+sub generations {
+    my $log = shift || error_log();
+    my $n = () = read_file($log) =~ /resuming normal operations/g;
+    return $n;
+}
+
+# Graceful restart of the server whose pid file is given, waiting until it runs again.
+sub graceful_restart {
+    my %o = @_;
+    my $pid_file = $o{pid_file} || t_path('logs/httpd.pid');
+    my $log = $o{error_log} || error_log();
+    my $before = generations($log);
+    chomp(my $pid = read_file($pid_file));
+    kill 'USR1', $pid or die "cannot signal httpd $pid: $!";
+    for (1 .. 200) {
+        return 1 if generations($log) > $before;
+        Time::HiRes::sleep(0.05);
+    }
+    die "httpd did not come back from a graceful restart";
+}
+
+# Runs `httpd -t` on a configuration; returns (exit status, output).
+sub httpd_t {
+    my $conf_text = shift;
+    my $dir = t_path('tmp');
+    File::Path::make_path($dir);
+    my $conf = "$dir/check-$$.conf";
+    write_file($conf, $conf_text, 0644);
+    my $out = `${\ httpd()} -t -f $conf 2>&1`;
+    my $status = $? >> 8;
+    unlink $conf;
+    return ($status, $out);
+}
+
+# The module lines every configuration made here starts with.
+sub base_modules {
+    my $dir = apxs_query('LIBEXECDIR');
+    my @mods = qw(mpm_event authz_core mime dir ssl socache_shmcb);
+    my $conf = join '', map { "LoadModule ${_}_module $dir/mod_$_.so\n" } @mods;
+    return $conf . "LoadModule tls_tickets_module " . module_path('mod_tls_tickets.so') . "\n";
+}
+
+# The file given to Apache::Test as -httpd_conf: it takes the modules to load from it.
+sub base_httpd_conf {
+    my $path = t_path('conf/base-httpd.conf');
+    write_file($path, "# made by t/TEST\n" . base_modules(), 0644);
+    return $path;
+}
+
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1)
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# An extra httpd, for a configuration the main server cannot have at the same time.
+# body is the configuration after the global lines; @PORT@ and @T@ in it are replaced.
+# Returns { port, dir, conf, pid_file, error_log }; stop it with stop_server().
+sub start_server {
+    my ($name, $body) = @_;
+    my $dir = t_path('tmp', $name);
+    File::Path::remove_tree($dir);
+    File::Path::make_path("$dir/htdocs");
+    chmod 0755, $dir, "$dir/htdocs";
+    my $port = free_port();
+    my $user = $> == 0 ? "User nobody\nGroup nogroup\n" : '';
+    $body =~ s/\@PORT\@/$port/g;
+    $body =~ s/\@T\@/$T_DIR/g;
+    my $conf = <<"EOF" . $body;
+${\ base_modules()}
+ServerRoot $dir
+ServerName localhost
+${user}Listen 127.0.0.1:$port
+PidFile $dir/httpd.pid
+ErrorLog $dir/error_log
+DefaultRuntimeDir $dir
+LogLevel info
+DocumentRoot $T_DIR/htdocs
+StartServers 1
+TypesConfig /dev/null
+EOF
+    write_file("$dir/httpd.conf", $conf, 0644);
+    my $srv = { port => $port, dir => $dir, conf => "$dir/httpd.conf",
+                pid_file => "$dir/httpd.pid", error_log => "$dir/error_log" };
+    system(httpd(), '-f', $srv->{conf}, '-k', 'start') == 0
+        or die "httpd $name did not start: " . read_file($srv->{error_log});
+    for (1 .. 200) {
+        if (generations($srv->{error_log}) > 0
+            && IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)) {
+            return $srv;
+        }
+        Time::HiRes::sleep(0.05);
+    }
+    die "httpd $name is not answering: " . read_file($srv->{error_log});
+}
+
+sub stop_server {
+    my $srv = shift;
+    system(httpd(), '-f', $srv->{conf}, '-k', 'stop');
+    for (1 .. 200) {
+        return unless -e $srv->{pid_file};
+        Time::HiRes::sleep(0.05);
+    }
+}
+
+# Each test vhost serves its own document root, whose index.html holds its label, so a
+# response tells which vhost served it.
+sub vhost_htdocs {
+    my $label = shift;
+    my $dir = t_path('htdocs', $label);
+    write_file("$dir/index.html", "$label\n", 0644) unless -e "$dir/index.html";
+    chmod 0755, $dir;
+    return $dir;
+}
+
+# A name-based SSL vhost for start_server() configurations, on the test certificate.
+sub ssl_vhost {
+    my ($name, $extra) = @_;
+    my $ca = t_path('conf/ssl/ca/asf');
+    my $htdocs = vhost_htdocs((split /\./, $name)[0]);
+    return <<"EOF";
+<VirtualHost 127.0.0.1:\@PORT\@>
+    ServerName $name
+    SSLEngine on
+    SSLCertificateFile $ca/certs/tk_server.crt
+    SSLCertificateKeyFile $ca/keys/tk_server.pem
+    DocumentRoot $htdocs
+${\ ($extra // '')}
+</VirtualHost>
+EOF
+}
+
+1;

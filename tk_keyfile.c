@@ -1,6 +1,8 @@
 #include "tk_keyfile.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <apr_base64.h>
 #include <apr_file_io.h>
@@ -8,6 +10,7 @@
 #include <apr_strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 /* Where the HMAC and AES keys sit after the 16-byte name. */
 typedef enum { LAYOUT_NAME_HMAC_AES, LAYOUT_NAME_AES_HMAC } key_layout_e;
@@ -33,6 +36,18 @@ apr_status_t tk_format_from_name(const char *name, tk_format_e *fmt)
 const char *tk_format_name(tk_format_e fmt)
 {
     return format_names[fmt];
+}
+
+tk_format_e tk_format_detect(const unsigned char *data, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = data[i];
+        if (!(c >= 0x20 && c < 0x7f) && c != '\t' && c != '\r' && c != '\n')
+            return TK_FORMAT_RAW;
+    }
+    return TK_FORMAT_TEXT;
 }
 
 static int is_all_zero(const unsigned char *b, apr_size_t len)
@@ -64,8 +79,8 @@ static void key_from_bytes(tk_key_t *key, const unsigned char *b, apr_size_t len
     }
 }
 
-/* Adds a key to the ring after the checks every format shares.  number is the key's
- * 1-based position and where its place in the file ("line 3", "key 2"). */
+/* Adds a key to the ring after the checks every format shares.  where names the key's
+ * place in the file ("line 3", "key 2"). */
 static apr_status_t add_key(apr_pool_t *p, tk_ring_t *ring, const tk_key_t *key,
                             const char *where, const char **why)
 {
@@ -180,22 +195,105 @@ static apr_status_t decode_key_token(apr_pool_t *p, const char *tok, apr_size_t 
     return APR_SUCCESS;
 }
 
+apr_status_t tk_time_parse(const char *text, apr_time_t *t)
+{
+    struct tm tm;
+    const char *end;
+    char *num_end;
+    long long secs;
+
+    if (apr_isdigit(text[0]) && strlen(text) <= 12) {
+        secs = strtoll(text, &num_end, 10);
+        if (*num_end == '\0') {
+            *t = apr_time_from_sec(secs);
+            return APR_SUCCESS;
+        }
+    }
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == NULL || *end != '\0')
+        return APR_EINVAL;
+    *t = apr_time_from_sec((apr_time_t)timegm(&tm));
+    return APR_SUCCESS;
+}
+
+/* Parses the attributes after a key on a text line (up to a '#' comment). */
+static apr_status_t parse_attributes(apr_pool_t *p, const char *s, const char *end,
+                                     tk_key_t *key, const char *where, const char **why)
+{
+    while (s < end) {
+        const char *tok, *eq;
+        char *name, *value;
+        apr_time_t *bound;
+
+        while (s < end && (*s == ' ' || *s == '\t'))
+            s++;
+        if (s == end || *s == '#')
+            break;
+        tok = s;
+        while (s < end && *s != ' ' && *s != '\t')
+            s++;
+        eq = memchr(tok, '=', (apr_size_t)(s - tok));
+        if (eq == NULL) {
+            *why = apr_psprintf(p, "%s: unexpected text after the key", where);
+            return APR_EINVAL;
+        }
+        name = apr_pstrmemdup(p, tok, (apr_size_t)(eq - tok));
+        value = apr_pstrmemdup(p, eq + 1, (apr_size_t)(s - eq - 1));
+        if (strcmp(name, "not-before") == 0) {
+            bound = &key->not_before;
+        } else if (strcmp(name, "not-after") == 0) {
+            bound = &key->not_after;
+        } else {
+            *why = apr_psprintf(p,
+                                "%s: unknown attribute '%s' (a key takes not-before= and "
+                                "not-after=)",
+                                where, name);
+            return APR_EINVAL;
+        }
+        if (tk_time_parse(value, bound) != APR_SUCCESS || *bound <= 0) {
+            *why = apr_psprintf(p,
+                                "%s: %s: '%s' is not a time (write 2026-11-26T20:00:00Z, "
+                                "UTC, or Unix seconds)",
+                                where, name, value);
+            return APR_EINVAL;
+        }
+    }
+    if (key->not_after != TK_TIME_NONE && key->not_after <= key->not_before) {
+        *why = apr_psprintf(p, "%s: not-after is not later than not-before", where);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t';
 }
 
-/* Parses the line-based formats: text (name|HMAC|AES) and haproxy (name|AES|HMAC). */
+/* Whether what follows a key on its line is only blanks or a '#' comment. */
+static int rest_is_comment(const char *s, const char *end)
+{
+    while (s < end && is_blank(*s))
+        s++;
+    return s == end || *s == '#';
+}
+
+/* Parses the line-based formats: text (name|HMAC|AES, with attributes) and haproxy
+ * (name|AES|HMAC, without). */
 static apr_status_t parse_lines(apr_pool_t *p, const unsigned char *data, apr_size_t len,
-                                key_layout_e layout, tk_ring_t *ring, const char **why)
+                                tk_format_e fmt, tk_ring_t *ring, const char **why)
 {
     const char *s = (const char *)data, *end = s + len;
+    key_layout_e layout =
+        fmt == TK_FORMAT_HAPROXY ? LAYOUT_NAME_AES_HMAC : LAYOUT_NAME_HMAC_AES;
     unsigned int line_no = 0;
     unsigned char raw[TK_KEY_80];
     apr_size_t raw_len = 0;
     tk_key_t key;
     apr_status_t rv = APR_SUCCESS;
 
+    memset(&key, 0, sizeof(key));
     while (s < end && rv == APR_SUCCESS) {
         const char *eol = memchr(s, '\n', (apr_size_t)(end - s));
         const char *line_end = eol ? eol : end, *tok, *q;
@@ -222,19 +320,19 @@ static apr_status_t parse_lines(apr_pool_t *p, const unsigned char *data, apr_si
         while (s < line_end && !is_blank(*s))
             s++;
         if (tok < s && *tok != '#') {
-            const char *rest = s;
-
-            while (rest < line_end && is_blank(*rest))
-                rest++;
-            if (rest < line_end && *rest != '#') {
-                *why = apr_psprintf(p, "%s: unexpected text after the key", where);
-                rv = APR_EINVAL;
-            } else if ((rv = decode_key_token(p, tok, (apr_size_t)(s - tok), raw, &raw_len,
-                                              why)) != APR_SUCCESS) {
+            rv = decode_key_token(p, tok, (apr_size_t)(s - tok), raw, &raw_len, why);
+            if (rv != APR_SUCCESS) {
                 *why = apr_psprintf(p, "%s: %s", where, *why);
             } else {
                 key_from_bytes(&key, raw, raw_len, layout);
-                rv = add_key(p, ring, &key, where, why);
+                if (fmt == TK_FORMAT_TEXT) {
+                    rv = parse_attributes(p, s, line_end, &key, where, why);
+                } else if (!rest_is_comment(s, line_end)) {
+                    *why = apr_psprintf(p, "%s: unexpected text after the key", where);
+                    rv = APR_EINVAL;
+                }
+                if (rv == APR_SUCCESS)
+                    rv = add_key(p, ring, &key, where, why);
             }
         }
         s = eol ? eol + 1 : end;
@@ -248,20 +346,9 @@ static apr_status_t parse_lines(apr_pool_t *p, const unsigned char *data, apr_si
     return rv;
 }
 
-static int looks_like_text(const unsigned char *data, apr_size_t len)
-{
-    apr_size_t i;
-
-    for (i = 0; i < len; i++) {
-        unsigned char c = data[i];
-        if (!(c >= 0x20 && c < 0x7f) && c != '\t' && c != '\r' && c != '\n')
-            return 0;
-    }
-    return 1;
-}
-
 apr_status_t tk_keyfile_parse(apr_pool_t *p, const unsigned char *data, apr_size_t len,
-                              tk_format_e fmt, tk_ring_t *ring, const char **why)
+                              tk_format_e fmt, apr_time_t now, tk_ring_t *ring,
+                              const char **why)
 {
     apr_status_t rv;
 
@@ -278,7 +365,7 @@ apr_status_t tk_keyfile_parse(apr_pool_t *p, const unsigned char *data, apr_size
         return APR_EINVAL;
     }
     if (fmt == TK_FORMAT_AUTO)
-        fmt = looks_like_text(data, len) ? TK_FORMAT_TEXT : TK_FORMAT_RAW;
+        fmt = tk_format_detect(data, len);
 
     switch (fmt) {
     case TK_FORMAT_RAW:
@@ -287,45 +374,71 @@ apr_status_t tk_keyfile_parse(apr_pool_t *p, const unsigned char *data, apr_size
     case TK_FORMAT_NGINX:
         rv = parse_nginx(p, data, len, ring, why);
         break;
-    case TK_FORMAT_HAPROXY:
-        rv = parse_lines(p, data, len, LAYOUT_NAME_AES_HMAC, ring, why);
-        /* HAProxy seals with the penultimate key, so that a key appended to the file
-         * is known to every server before any of them seals with it. */
-        if (rv == APR_SUCCESS && ring->nkeys >= 2)
-            ring->sealing = ring->nkeys - 2;
-        break;
     default:
-        rv = parse_lines(p, data, len, LAYOUT_NAME_HMAC_AES, ring, why);
+        rv = parse_lines(p, data, len, fmt, ring, why);
         break;
+    }
+    /* HAProxy seals with the penultimate key, so that a key appended to the file is known
+     * to every server before any of them seals with it. */
+    if (rv == APR_SUCCESS && fmt == TK_FORMAT_HAPROXY && ring->nkeys >= 2)
+        ring->preferred = ring->nkeys - 2;
+    if (rv == APR_SUCCESS && tk_ring_sealing_index(ring, now) < 0) {
+        *why = "no key may seal now: every key is expired (not-after) or not yet valid "
+               "(not-before)";
+        rv = APR_EINVAL;
     }
     if (rv != APR_SUCCESS)
         tk_ring_wipe(ring);
     return rv;
 }
 
-apr_status_t tk_keyfile_load(apr_pool_t *p, const char *path, tk_format_e fmt, tk_ring_t *ring,
-                             const char **why)
+static apr_status_t wipe_buffer(void *buf)
+{
+    apr_size_t *len = buf;
+
+    OPENSSL_cleanse(len + 1, *len);
+    return APR_SUCCESS;
+}
+
+/* A buffer of len bytes from p that is wiped when p is cleared. */
+static unsigned char *wiped_buffer(apr_pool_t *p, apr_size_t len)
+{
+    apr_size_t *buf = apr_palloc(p, sizeof(apr_size_t) + len);
+
+    *buf = len;
+    apr_pool_cleanup_register(p, buf, wipe_buffer, apr_pool_cleanup_null);
+    return (unsigned char *)(buf + 1);
+}
+
+static const char *error_text(apr_pool_t *p, apr_status_t rv)
+{
+    char err[120];
+
+    return apr_pstrdup(p, apr_strerror(rv, err, sizeof(err)));
+}
+
+apr_status_t tk_keyfile_read(apr_pool_t *p, const char *path, unsigned char **data,
+                             apr_size_t *len, const char **why)
 {
     apr_file_t *f;
     apr_finfo_t finfo;
-    unsigned char *buf;
-    apr_size_t len;
     apr_status_t rv;
-    char err[120];
 
-    tk_ring_wipe(ring);
     rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, APR_OS_DEFAULT, p);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
-        if (rv == APR_SUCCESS && finfo.filetype != APR_REG) {
-            apr_file_close(f);
-            *why = "not a regular file";
-            return APR_EINVAL;
-        }
-    }
     if (rv != APR_SUCCESS) {
-        *why = apr_pstrdup(p, apr_strerror(rv, err, sizeof(err)));
+        *why = error_text(p, rv);
         return rv;
+    }
+    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
+    if (rv != APR_SUCCESS) {
+        apr_file_close(f);
+        *why = error_text(p, rv);
+        return rv;
+    }
+    if (finfo.filetype != APR_REG) {
+        apr_file_close(f);
+        *why = "not a regular file";
+        return APR_EINVAL;
     }
     if (finfo.size > TK_KEYFILE_MAX_SIZE) {
         apr_file_close(f);
@@ -336,19 +449,43 @@ apr_status_t tk_keyfile_load(apr_pool_t *p, const char *path, tk_format_e fmt, t
         return APR_EINVAL;
     }
     /* One byte more than the size, to notice a file that grew while being read. */
-    buf = apr_palloc(p, (apr_size_t)finfo.size + 1);
-    rv = apr_file_read_full(f, buf, (apr_size_t)finfo.size + 1, &len);
+    *data = wiped_buffer(p, (apr_size_t)finfo.size + 1);
+    rv = apr_file_read_full(f, *data, (apr_size_t)finfo.size + 1, len);
     apr_file_close(f);
     if (rv != APR_SUCCESS && rv != APR_EOF) {
-        *why = apr_pstrdup(p, apr_strerror(rv, err, sizeof(err)));
-    } else if (len != (apr_size_t)finfo.size) {
-        *why = "the file changed while it was read";
-        rv = APR_EINVAL;
-    } else {
-        rv = tk_keyfile_parse(p, buf, len, fmt, ring, why);
+        *why = error_text(p, rv);
+        return rv;
     }
-    OPENSSL_cleanse(buf, (apr_size_t)finfo.size + 1);
-    return rv;
+    if (*len != (apr_size_t)finfo.size) {
+        *why = "the file changed while it was read";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+void tk_keyfile_digest(const unsigned char *data, apr_size_t len,
+                       unsigned char digest[TK_DIGEST_LEN])
+{
+    unsigned int n = 0;
+
+    if (EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL) != 1)
+        memset(digest, 0, TK_DIGEST_LEN);
+}
+
+apr_status_t tk_keyfile_load(apr_pool_t *p, const char *path, tk_format_e fmt, tk_ring_t *ring,
+                             unsigned char *digest, const char **why)
+{
+    unsigned char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    tk_ring_wipe(ring);
+    rv = tk_keyfile_read(p, path, &data, &len, why);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (digest)
+        tk_keyfile_digest(data, len, digest);
+    return tk_keyfile_parse(p, data, len, fmt, apr_time_now(), ring, why);
 }
 
 apr_status_t tk_keyfile_is_exposed(apr_pool_t *p, const char *path, int *exposed)
@@ -359,4 +496,118 @@ apr_status_t tk_keyfile_is_exposed(apr_pool_t *p, const char *path, int *exposed
     if (rv == APR_SUCCESS || rv == APR_INCOMPLETE)
         *exposed = (finfo.protection & (APR_GREAD | APR_GWRITE | APR_WREAD | APR_WWRITE)) != 0;
     return rv == APR_INCOMPLETE ? APR_SUCCESS : rv;
+}
+
+/* The bytes of a key in the name|HMAC|AES layout. */
+static apr_size_t key_to_bytes(const tk_key_t *key, unsigned char *out)
+{
+    unsigned int secret = tk_key_secret_len(key->size);
+
+    memcpy(out, key->name, TK_KEY_NAME_LEN);
+    memcpy(out + TK_KEY_NAME_LEN, key->hmac_key, secret);
+    memcpy(out + TK_KEY_NAME_LEN + secret, key->aes_key, secret);
+    return (apr_size_t)key->size;
+}
+
+void tk_time_format(apr_time_t t, char out[TK_TIME_TEXT_LEN])
+{
+    time_t secs = (time_t)apr_time_sec(t);
+    struct tm tm;
+
+    strftime(out, TK_TIME_TEXT_LEN, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&secs, &tm));
+}
+
+apr_status_t tk_keyfile_serialize(apr_pool_t *p, const tk_ring_t *ring, tk_format_e fmt,
+                                  unsigned char **data, apr_size_t *len, const char **why)
+{
+    /* per key: base64 of 80 bytes, two attributes, separators */
+    apr_size_t cap = ring->nkeys * 200 + 64, off = 0;
+    unsigned char bytes[TK_KEY_80];
+    unsigned int i;
+    char t[TK_TIME_TEXT_LEN];
+
+    *data = wiped_buffer(p, cap);
+    if (fmt == TK_FORMAT_RAW) {
+        for (i = 0; i < ring->nkeys; i++) {
+            const tk_key_t *key = &ring->keys[i];
+
+            if (key->not_before || key->not_after ||
+                (key->size == TK_KEY_80 && ring->nkeys > 1)) {
+                *why =
+                    "a raw file holds neither validity windows nor more than one 80-byte key; "
+                    "use the text format";
+                return APR_EINVAL;
+            }
+            off += key_to_bytes(key, *data + off);
+        }
+    } else if (fmt == TK_FORMAT_TEXT) {
+        for (i = 0; i < ring->nkeys; i++) {
+            const tk_key_t *key = &ring->keys[i];
+            apr_size_t n = key_to_bytes(key, bytes);
+
+            off += (apr_size_t)apr_base64_encode_binary((char *)*data + off, bytes, (int)n) - 1;
+            if (key->not_before) {
+                tk_time_format(key->not_before, t);
+                off += (apr_size_t)apr_snprintf((char *)*data + off, cap - off,
+                                                " not-before=%s", t);
+            }
+            if (key->not_after) {
+                tk_time_format(key->not_after, t);
+                off += (apr_size_t)apr_snprintf((char *)*data + off, cap - off, " not-after=%s",
+                                                t);
+            }
+            (*data)[off++] = '\n';
+        }
+    } else {
+        *why = "keys are written in the raw or the text format only";
+        return APR_EINVAL;
+    }
+    OPENSSL_cleanse(bytes, sizeof(bytes));
+    *len = off;
+    return APR_SUCCESS;
+}
+
+apr_status_t tk_keyfile_write_atomic(apr_pool_t *p, const char *path, const unsigned char *data,
+                                     apr_size_t len, const char **why)
+{
+    char *dir = apr_pstrdup(p, path), *slash = strrchr(dir, '/');
+    char *tmp;
+    apr_file_t *f, *d;
+    apr_size_t written;
+    apr_status_t rv;
+
+    if (slash == NULL)
+        dir = ".";
+    else if (slash == dir)
+        dir = "/";
+    else
+        *slash = '\0';
+    tmp = apr_pstrcat(p, dir, "/.", slash ? slash + 1 : path, ".XXXXXX", NULL);
+    /* mkstemp creates the file with mode 0600. */
+    rv = apr_file_mktemp(
+        &f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL | APR_FOPEN_BINARY, p);
+    if (rv != APR_SUCCESS) {
+        *why =
+            apr_psprintf(p, "cannot create a temporary file in %s: %s", dir, error_text(p, rv));
+        return rv;
+    }
+    rv = apr_file_write_full(f, data, len, &written);
+    if (rv == APR_SUCCESS)
+        rv = apr_file_sync(f);
+    apr_file_close(f);
+    if (rv == APR_SUCCESS)
+        rv = apr_file_perms_set(tmp, APR_FPROT_UREAD | APR_FPROT_UWRITE);
+    if (rv == APR_SUCCESS)
+        rv = apr_file_rename(tmp, path, p);
+    if (rv != APR_SUCCESS) {
+        apr_file_remove(tmp, p);
+        *why = apr_psprintf(p, "cannot write %s: %s", path, error_text(p, rv));
+        return rv;
+    }
+    /* The rename is durable once the directory is on disk too. */
+    if (apr_file_open(&d, dir, APR_FOPEN_READ, APR_OS_DEFAULT, p) == APR_SUCCESS) {
+        apr_file_sync(d);
+        apr_file_close(d);
+    }
+    return APR_SUCCESS;
 }

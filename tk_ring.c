@@ -11,6 +11,17 @@ unsigned int tk_key_secret_len(tk_key_size_e size)
     return size == TK_KEY_80 ? 32 : 16;
 }
 
+int tk_key_can_open(const tk_key_t *key, apr_time_t now)
+{
+    return key->not_after == TK_TIME_NONE || now < key->not_after;
+}
+
+int tk_key_can_seal(const tk_key_t *key, apr_time_t now)
+{
+    return tk_key_can_open(key, now) &&
+           (key->not_before == TK_TIME_NONE || key->not_before <= now);
+}
+
 static apr_status_t ring_cleanup(void *ring)
 {
     tk_ring_wipe(ring);
@@ -34,6 +45,22 @@ apr_status_t tk_ring_add(tk_ring_t *ring, const tk_key_t *key)
     return APR_SUCCESS;
 }
 
+apr_status_t tk_key_generate(tk_key_t *key, tk_key_size_e size)
+{
+    unsigned int len = tk_key_secret_len(size);
+
+    memset(key, 0, sizeof(*key));
+    key->size = size;
+    if (RAND_bytes(key->name, sizeof(key->name)) != 1 ||
+        RAND_priv_bytes(key->hmac_key, (int)len) != 1 ||
+        RAND_priv_bytes(key->aes_key, (int)len) != 1) {
+        OPENSSL_cleanse(key, sizeof(*key));
+        return APR_EGENERAL;
+    }
+    tk_key_fingerprint(key->name, key->fingerprint);
+    return APR_SUCCESS;
+}
+
 apr_status_t tk_ring_generate(tk_ring_t *ring, unsigned int n, tk_key_size_e size)
 {
     unsigned int i;
@@ -42,39 +69,86 @@ apr_status_t tk_ring_generate(tk_ring_t *ring, unsigned int n, tk_key_size_e siz
     if (n > TK_RING_MAX_KEYS)
         return APR_ENOSPC;
     for (i = 0; i < n; i++) {
-        tk_key_t *key = &ring->keys[i];
-        unsigned int len = tk_key_secret_len(size);
-
-        key->size = size;
-        if (RAND_bytes(key->name, sizeof(key->name)) != 1 ||
-            RAND_priv_bytes(key->hmac_key, (int)len) != 1 ||
-            RAND_priv_bytes(key->aes_key, (int)len) != 1) {
+        if (tk_key_generate(&ring->keys[i], size) != APR_SUCCESS) {
             tk_ring_wipe(ring);
             return APR_EGENERAL;
         }
-        tk_key_fingerprint(key->name, key->fingerprint);
     }
     ring->nkeys = n;
-    ring->sealing = 0;
     return APR_SUCCESS;
 }
 
-const tk_key_t *tk_ring_sealing_key(const tk_ring_t *ring)
+/* A ring read from shared memory may be torn: never index past the array. */
+static unsigned int key_count(const tk_ring_t *ring)
 {
-    return ring->nkeys ? &ring->keys[ring->sealing] : NULL;
+    return ring->nkeys < TK_RING_MAX_KEYS ? ring->nkeys : TK_RING_MAX_KEYS;
 }
 
-const tk_key_t *tk_ring_find(const tk_ring_t *ring, const unsigned char *name, int *is_sealing)
+int tk_ring_sealing_index(const tk_ring_t *ring, apr_time_t now)
 {
-    unsigned int i;
+    unsigned int i, n = key_count(ring);
+    int best = -1;
 
-    for (i = 0; i < ring->nkeys; i++) {
+    for (i = 0; i < n; i++) {
+        const tk_key_t *key = &ring->keys[i];
+
+        if (!tk_key_can_seal(key, now))
+            continue;
+        if (best < 0 || key->not_before > ring->keys[best].not_before ||
+            (key->not_before == ring->keys[best].not_before && i == ring->preferred))
+            best = (int)i;
+    }
+    return best;
+}
+
+const tk_key_t *tk_ring_sealing_key(const tk_ring_t *ring, apr_time_t now)
+{
+    int i = tk_ring_sealing_index(ring, now);
+
+    return i < 0 ? NULL : &ring->keys[i];
+}
+
+const tk_key_t *tk_ring_find(const tk_ring_t *ring, const unsigned char *name, apr_time_t now,
+                             int *is_sealing)
+{
+    unsigned int i, n = key_count(ring);
+
+    for (i = 0; i < n; i++) {
         if (memcmp(ring->keys[i].name, name, TK_KEY_NAME_LEN) == 0) {
-            *is_sealing = (i == ring->sealing);
+            if (!tk_key_can_open(&ring->keys[i], now))
+                return NULL;
+            *is_sealing = (tk_ring_sealing_index(ring, now) == (int)i);
             return &ring->keys[i];
         }
     }
     return NULL;
+}
+
+apr_status_t tk_ring_auto_rotate(tk_ring_t *ring, apr_time_t now, apr_interval_time_t period,
+                                 tk_key_size_e size, int *rotated)
+{
+    int sealing = tk_ring_sealing_index(ring, now);
+    unsigned int i;
+    tk_ring_t next;
+
+    *rotated = 0;
+    if (sealing >= 0 && now - ring->keys[sealing].not_before < period)
+        return APR_SUCCESS;
+    memset(&next, 0, sizeof(next));
+    if (tk_key_generate(&next.keys[0], size) != APR_SUCCESS)
+        return APR_EGENERAL;
+    next.keys[0].not_before = now;
+    next.nkeys = 1;
+    if (sealing >= 0)
+        ring->keys[sealing].not_after = now + period;
+    for (i = 0; i < key_count(ring) && next.nkeys < TK_RING_MAX_KEYS; i++) {
+        if (tk_key_can_open(&ring->keys[i], now))
+            next.keys[next.nkeys++] = ring->keys[i];
+    }
+    *ring = next;
+    OPENSSL_cleanse(&next, sizeof(next));
+    *rotated = 1;
+    return APR_SUCCESS;
 }
 
 void tk_key_fingerprint(const unsigned char *name, char out[TK_FINGERPRINT_LEN])

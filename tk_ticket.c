@@ -3,11 +3,13 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 /* The MAC key goes to OpenSSL through an OSSL_PARAM, which only points at it: the
- * bytes must stay valid while the parameters are in use.  They are the key's own
- * storage, which outlives this call; OpenSSL copies the key when it sets it. */
+ * bytes must stay valid while the parameters are in use (mod_ssl's own ticket HMAC
+ * points at a stack buffer that is gone by then).  Here they are used at once: OpenSSL
+ * copies the key into hctx within EVP_MAC_CTX_set_params(). */
 static int set_mac_key(const tk_key_t *key, EVP_MAC_CTX *hctx)
 {
     OSSL_PARAM params[3];
@@ -38,25 +40,29 @@ static int seal(const tk_key_t *key, unsigned char *name, unsigned char *iv,
     return 1;
 }
 
-int tk_ticket_crypt(const tk_ring_t *ring, SSL *ssl, unsigned char *name, unsigned char *iv,
-                    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+int tk_ticket_crypt(const tk_store_t *store, unsigned int slot, SSL *ssl, unsigned char *name,
+                    unsigned char *iv, EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-    const tk_key_t *key;
-    int is_sealing;
+    apr_time_t now = apr_time_now();
+    tk_key_t key;
+    int is_sealing = 0, rv;
 
-    if (ring == NULL)
+    if (store == NULL)
         return 0;
     if (enc) {
-        key = tk_ring_sealing_key(ring);
-        return key ? seal(key, name, iv, cctx, hctx) : 0;
-    }
-    key = tk_ring_find(ring, name, &is_sealing);
-    if (key == NULL)
+        if (!tk_store_sealing_key(store, slot, now, &key))
+            return 0;
+        rv = seal(&key, name, iv, cctx, hctx);
+    } else if (!tk_store_find_key(store, slot, name, now, &key, &is_sealing)) {
         return 0;
-    if (!set_mac_key(key, hctx) ||
-        EVP_DecryptInit_ex(cctx, key_cipher(key), NULL, key->aes_key, iv) != 1)
-        return -1;
-    /* A TLS 1.3 client uses a ticket once (RFC 8446, C.4), and OpenSSL sends no new
-     * ticket after a TLS 1.3 resumption when the callback returns 1. */
-    return (is_sealing && SSL_version(ssl) < TLS1_3_VERSION) ? 1 : 2;
+    } else if (!set_mac_key(&key, hctx) ||
+               EVP_DecryptInit_ex(cctx, key_cipher(&key), NULL, key.aes_key, iv) != 1) {
+        rv = -1;
+    } else {
+        /* A TLS 1.3 client uses a ticket once (RFC 8446, C.4), and OpenSSL sends no new
+         * ticket after a TLS 1.3 resumption when the callback returns 1. */
+        rv = (is_sealing && SSL_version(ssl) < TLS1_3_VERSION) ? 1 : 2;
+    }
+    OPENSSL_cleanse(&key, sizeof(key));
+    return rv;
 }

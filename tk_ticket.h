@@ -1,7 +1,7 @@
 /*
- * Sealing and opening session tickets with the keys of a ring: the body of an OpenSSL
- * ticket-key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb) once the caller has found
- * the ring of the connection's vhost.  OpenSSL only; no httpd.
+ * Sealing and opening session tickets with the keys of a store slot: the body of an
+ * OpenSSL ticket-key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb) once the caller
+ * has found the slot of the connection's vhost.  APR and OpenSSL only; no httpd.
  */
 #ifndef TK_TICKET_H
 #define TK_TICKET_H
@@ -9,17 +9,18 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
-#include "tk_ring.h"
+#include "tk_store.h"
 
-/* Answers OpenSSL's ticket-key callback for ssl with the keys of ring (NULL: no keys).
+/* Answers OpenSSL's ticket-key callback for ssl with the keys in service in slot of
+ * store (store NULL: no keys), as they stand now.  Allocates nothing, takes no lock.
  * enc=1: seals under the sealing key, writing its name and a fresh IV; returns 1, or 0
- *        (no ticket) when the ring is empty.
+ *        (no ticket) when no key may seal.
  * enc=0: opens a ticket named name with IV iv; returns 0 when no key has that name
  *        (full handshake, new ticket), 1 when the sealing key opened it, and 2 (resume
  *        and issue a fresh ticket under the sealing key) when an older key did, and
  *        always in TLS 1.3.
  * Returns -1 when OpenSSL fails (the handshake fails). */
-int tk_ticket_crypt(const tk_ring_t *ring, SSL *ssl, unsigned char *name, unsigned char *iv,
-                    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc);
+int tk_ticket_crypt(const tk_store_t *store, unsigned int slot, SSL *ssl, unsigned char *name,
+                    unsigned char *iv, EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <apr_base64.h>
 #include <apr_file_io.h>
+#include <apr_file_info.h>
 #include <apr_strings.h>
 
 #include "tk_keyfile.h"
@@ -30,7 +31,7 @@ static apr_status_t parse(const void *data, apr_size_t len, tk_format_e fmt, tk_
                           const char **why)
 {
     *why = NULL;
-    return tk_keyfile_parse(unit_pool, data, len, fmt, ring, why);
+    return tk_keyfile_parse(unit_pool, data, len, fmt, apr_time_now(), ring, why);
 }
 
 static apr_status_t parse_str(const char *text, tk_format_e fmt, tk_ring_t *ring,
@@ -60,7 +61,7 @@ static void raw_single_48_byte_key_is_mod_ssl_layout(void)
     CHECK(parse(b, sizeof(b), TK_FORMAT_RAW, &ring, &why) == APR_SUCCESS);
     CHECK(ring.nkeys == 1);
     CHECK(key_is(&ring.keys[0], b, 48, 1));
-    CHECK(tk_ring_sealing_key(&ring) == &ring.keys[0]);
+    CHECK(tk_ring_sealing_key(&ring, apr_time_now()) == &ring.keys[0]);
 }
 
 static void raw_concatenated_48_byte_keys_first_seals(void)
@@ -76,7 +77,7 @@ static void raw_concatenated_48_byte_keys_first_seals(void)
     CHECK(ring.nkeys == 3);
     for (i = 0; i < 3; i++)
         CHECK(key_is(&ring.keys[i], b + 48 * i, 48, 1));
-    CHECK(ring.sealing == 0);
+    CHECK(tk_ring_sealing_index(&ring, apr_time_now()) == 0);
 }
 
 static void raw_single_80_byte_key_is_openssl_layout(void)
@@ -190,7 +191,7 @@ static void text_keys_comments_blank_lines_and_crlf(void)
     CHECK(ring.nkeys == 2);
     CHECK(key_is(&ring.keys[0], k1, 48, 1));
     CHECK(key_is(&ring.keys[1], k2, 80, 1));
-    CHECK(ring.sealing == 0);
+    CHECK(tk_ring_sealing_index(&ring, apr_time_now()) == 0);
     /* the same file without a final newline */
     text = apr_psprintf(unit_pool, "%s\n%s", b64(k1, 48), b64(k2, 80));
     CHECK(parse_str(text, TK_FORMAT_TEXT, &ring, &why) == APR_SUCCESS);
@@ -323,10 +324,10 @@ static void haproxy_penultimate_key_seals(void)
     CHECK(ring.nkeys == 3);
     CHECK(key_is(&ring.keys[0], k[0], 48, 0));
     CHECK(key_is(&ring.keys[2], k[2], 80, 0));
-    CHECK(ring.sealing == 1);
+    CHECK(tk_ring_sealing_index(&ring, apr_time_now()) == 1);
     CHECK(parse_str(apr_psprintf(unit_pool, "%s\n", b64(k[0], 48)), TK_FORMAT_HAPROXY, &ring,
                     &why) == APR_SUCCESS);
-    CHECK(ring.nkeys == 1 && ring.sealing == 0);
+    CHECK(ring.nkeys == 1 && tk_ring_sealing_index(&ring, apr_time_now()) == 0);
 }
 
 static void format_names(void)
@@ -366,7 +367,7 @@ static void load_reads_the_file(void)
     fill_key(b, sizeof(b), 30);
     path = write_temp(b, sizeof(b), APR_FPROT_UREAD | APR_FPROT_UWRITE);
     CHECK(path != NULL);
-    CHECK(tk_keyfile_load(unit_pool, path, TK_FORMAT_AUTO, &ring, &why) == APR_SUCCESS);
+    CHECK(tk_keyfile_load(unit_pool, path, TK_FORMAT_AUTO, &ring, NULL, &why) == APR_SUCCESS);
     CHECK(ring.nkeys == 2 && key_is(&ring.keys[1], b + 48, 48, 1));
     unlink(path);
 }
@@ -377,9 +378,9 @@ static void load_errors_say_what_is_wrong(void)
     const char *why = NULL;
 
     CHECK(APR_STATUS_IS_ENOENT(
-        tk_keyfile_load(unit_pool, "/nonexistent/tk.key", TK_FORMAT_AUTO, &ring, &why)));
+        tk_keyfile_load(unit_pool, "/nonexistent/tk.key", TK_FORMAT_AUTO, &ring, NULL, &why)));
     CHECK_STR(why, "No such file or directory");
-    CHECK(tk_keyfile_load(unit_pool, "/tmp", TK_FORMAT_AUTO, &ring, &why) == APR_EINVAL);
+    CHECK(tk_keyfile_load(unit_pool, "/tmp", TK_FORMAT_AUTO, &ring, NULL, &why) == APR_EINVAL);
     CHECK_STR(why, "not a regular file");
 }
 
@@ -397,6 +398,189 @@ static void exposed_key_files_are_detected(void)
     chmod(path, 0604);
     CHECK(tk_keyfile_is_exposed(unit_pool, path, &exposed) == APR_SUCCESS && exposed == 1);
     unlink(path);
+}
+
+/* --- validity windows (text format) --- */
+
+static const char *key_line(unsigned int seed, tk_key_size_e size, const char *attrs)
+{
+    unsigned char k[80];
+
+    fill_key(k, sizeof(k), seed);
+    return apr_psprintf(unit_pool, "%s %s\n", b64(k, (apr_size_t)size), attrs);
+}
+
+static void windows_parse_rfc3339_and_unix_seconds(void)
+{
+    tk_ring_t ring;
+    const char *why;
+
+    CHECK(
+        parse_str(apr_pstrcat(unit_pool,
+                              key_line(40, TK_KEY_48,
+                                       "not-before=2001-09-09T01:46:40Z not-after=2100000000"),
+                              NULL),
+                  TK_FORMAT_TEXT, &ring, &why) == APR_SUCCESS);
+    CHECK(ring.keys[0].not_before == apr_time_from_sec(1000000000));
+    CHECK(ring.keys[0].not_after == apr_time_from_sec(2100000000));
+}
+
+static void window_errors_are_explained(void)
+{
+    tk_ring_t ring;
+    const char *why;
+
+    CHECK(parse_str(key_line(41, TK_KEY_48, "not-before=2026-13-01T00:00:00Z"), TK_FORMAT_TEXT,
+                    &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "line 1: not-before: '2026-13-01T00:00:00Z' is not a time (write "
+                   "2026-11-26T20:00:00Z, UTC, or Unix seconds)");
+    CHECK(parse_str(key_line(41, TK_KEY_48, "not-after=tomorrow"), TK_FORMAT_TEXT, &ring,
+                    &why) == APR_EINVAL);
+    CHECK_STR(why, "line 1: not-after: 'tomorrow' is not a time (write 2026-11-26T20:00:00Z, "
+                   "UTC, or Unix seconds)");
+    /* a local time, not UTC */
+    CHECK(parse_str(key_line(41, TK_KEY_48, "not-before=2026-11-26T20:00:00+01:00"),
+                    TK_FORMAT_TEXT, &ring, &why) == APR_EINVAL);
+    CHECK(parse_str(key_line(41, TK_KEY_48, "valid=1"), TK_FORMAT_TEXT, &ring, &why) ==
+          APR_EINVAL);
+    CHECK_STR(why,
+              "line 1: unknown attribute 'valid' (a key takes not-before= and not-after=)");
+    CHECK(parse_str(key_line(41, TK_KEY_48, "not-before=2000000000 not-after=1900000000"),
+                    TK_FORMAT_TEXT, &ring, &why) == APR_EINVAL);
+    CHECK_STR(why, "line 1: not-after is not later than not-before");
+    CHECK(parse_str(key_line(41, TK_KEY_48, "not-after=1000000000"), TK_FORMAT_TEXT, &ring,
+                    &why) == APR_EINVAL);
+    CHECK_STR(why, "no key may seal now: every key is expired (not-after) or not yet valid "
+                   "(not-before)");
+    CHECK(parse_str(key_line(41, TK_KEY_48, "not-before=4000000000"), TK_FORMAT_TEXT, &ring,
+                    &why) == APR_EINVAL);
+    /* HAProxy's format has no attributes */
+    CHECK(parse_str(key_line(41, TK_KEY_48, "not-before=1000000000"), TK_FORMAT_HAPROXY, &ring,
+                    &why) == APR_EINVAL);
+    CHECK_STR(why, "line 1: unexpected text after the key");
+}
+
+static void the_valid_key_with_the_latest_not_before_seals(void)
+{
+    apr_time_t now = apr_time_from_sec(2000000000);
+    tk_ring_t ring;
+    const char *why, *text;
+
+    /* line 1: no window; line 2: valid since t-100; line 3: valid from t+100 */
+    text = apr_pstrcat(unit_pool, key_line(42, TK_KEY_48, ""),
+                       key_line(43, TK_KEY_80, "not-before=1999999900"),
+                       key_line(44, TK_KEY_80, "not-before=2000000100"), NULL);
+    CHECK(tk_keyfile_parse(unit_pool, (const unsigned char *)text, strlen(text), TK_FORMAT_TEXT,
+                           now, &ring, &why) == APR_SUCCESS);
+    CHECK(tk_ring_sealing_index(&ring, now) == 1);
+    CHECK(tk_ring_sealing_index(&ring, now + apr_time_from_sec(99)) == 1);
+    CHECK(tk_ring_sealing_index(&ring, now + apr_time_from_sec(100)) == 2);
+    /* a future key already opens (a peer with a clock ahead may have sealed with it) */
+    {
+        int sealing = -1;
+        CHECK(tk_ring_find(&ring, ring.keys[2].name, now, &sealing) == &ring.keys[2] &&
+              sealing == 0);
+    }
+}
+
+static void an_expired_key_no_longer_opens_nor_seals(void)
+{
+    apr_time_t now = apr_time_from_sec(2000000000);
+    tk_ring_t ring;
+    const char *why, *text;
+    int sealing;
+
+    text = apr_pstrcat(unit_pool, key_line(45, TK_KEY_48, "not-after=2000000010"),
+                       key_line(46, TK_KEY_48, "not-before=2000000005"), NULL);
+    CHECK(tk_keyfile_parse(unit_pool, (const unsigned char *)text, strlen(text), TK_FORMAT_TEXT,
+                           now, &ring, &why) == APR_SUCCESS);
+    CHECK(tk_ring_sealing_index(&ring, now) == 0);
+    CHECK(tk_ring_find(&ring, ring.keys[0].name, now + apr_time_from_sec(9), &sealing) != NULL);
+    CHECK(tk_ring_find(&ring, ring.keys[0].name, now + apr_time_from_sec(10), &sealing) ==
+          NULL);
+    CHECK(tk_ring_sealing_index(&ring, now + apr_time_from_sec(10)) == 1);
+}
+
+/* --- writing key files --- */
+
+static int keys_equal(const tk_key_t *a, const tk_key_t *b)
+{
+    return a->size == b->size && memcmp(a->name, b->name, TK_KEY_NAME_LEN) == 0 &&
+           memcmp(a->hmac_key, b->hmac_key, TK_KEY_SECRET_MAX) == 0 &&
+           memcmp(a->aes_key, b->aes_key, TK_KEY_SECRET_MAX) == 0 &&
+           a->not_before == b->not_before && a->not_after == b->not_after;
+}
+
+static void text_serialization_round_trips_with_windows(void)
+{
+    apr_time_t now = apr_time_now();
+    tk_ring_t ring, back;
+    unsigned char *data;
+    apr_size_t len;
+    const char *why, *text;
+
+    text = apr_pstrcat(unit_pool, key_line(47, TK_KEY_80, "not-before=1000000000"),
+                       key_line(48, TK_KEY_48, "not-after=4000000000"), NULL);
+    CHECK(parse_str(text, TK_FORMAT_TEXT, &ring, &why) == APR_SUCCESS);
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_TEXT, &data, &len, &why) ==
+          APR_SUCCESS);
+    CHECK(memmem(data, len, "not-before=2001-09-09T01:46:40Z", 31) != NULL);
+    CHECK(tk_keyfile_parse(unit_pool, data, len, TK_FORMAT_AUTO, now, &back, &why) ==
+          APR_SUCCESS);
+    CHECK(back.nkeys == 2 && keys_equal(&back.keys[0], &ring.keys[0]) &&
+          keys_equal(&back.keys[1], &ring.keys[1]));
+}
+
+static void raw_serialization_is_mod_ssl_layout(void)
+{
+    unsigned char b[96];
+    tk_ring_t ring;
+    unsigned char *data;
+    apr_size_t len;
+    const char *why;
+
+    fill_key(b, 48, 49);
+    fill_key(b + 48, 48, 50);
+    CHECK(parse(b, sizeof(b), TK_FORMAT_RAW, &ring, &why) == APR_SUCCESS);
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_RAW, &data, &len, &why) ==
+          APR_SUCCESS);
+    CHECK(len == sizeof(b) && memcmp(data, b, len) == 0);
+    ring.keys[1].not_after = apr_time_from_sec(4000000000);
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_RAW, &data, &len, &why) ==
+          APR_EINVAL);
+    CHECK_STR(why, "a raw file holds neither validity windows nor more than one 80-byte key; "
+                   "use the text format");
+}
+
+static void atomic_write_replaces_the_file_with_mode_0600(void)
+{
+    const char *dir = "/tmp/tk-unit-atomic", *path = "/tmp/tk-unit-atomic/keys";
+    struct stat before, after;
+    const char *why;
+    apr_dir_t *d;
+    apr_finfo_t entry;
+    int entries = 0;
+
+    apr_dir_make_recursive(dir, APR_OS_DEFAULT, unit_pool);
+    CHECK(tk_keyfile_write_atomic(unit_pool, path, (const unsigned char *)"one\n", 4, &why) ==
+          APR_SUCCESS);
+    CHECK(stat(path, &before) == 0 && (before.st_mode & 0777) == 0600);
+    CHECK(tk_keyfile_write_atomic(unit_pool, path, (const unsigned char *)"two\n", 4, &why) ==
+          APR_SUCCESS);
+    CHECK(stat(path, &after) == 0 && (after.st_mode & 0777) == 0600);
+    /* a rename put a new file in place: readers never see a partly written one */
+    CHECK(after.st_ino != before.st_ino);
+    /* no temporary file is left behind */
+    CHECK(apr_dir_open(&d, dir, unit_pool) == APR_SUCCESS);
+    while (apr_dir_read(&entry, APR_FINFO_NAME, d) == APR_SUCCESS)
+        entries += entry.name[0] != '.' || strlen(entry.name) > 2;
+    apr_dir_close(d);
+    CHECK(entries == 1);
+    CHECK(tk_keyfile_write_atomic(unit_pool, "/nonexistent/dir/keys",
+                                  (const unsigned char *)"x", 1, &why) != APR_SUCCESS);
+    CHECK(strncmp(why, "cannot create a temporary file in /nonexistent/dir: ", 52) == 0);
+    unlink(path);
+    rmdir(dir);
 }
 
 void keyfile_tests(void)
@@ -422,4 +606,11 @@ void keyfile_tests(void)
     RUN(load_reads_the_file);
     RUN(load_errors_say_what_is_wrong);
     RUN(exposed_key_files_are_detected);
+    RUN(windows_parse_rfc3339_and_unix_seconds);
+    RUN(window_errors_are_explained);
+    RUN(the_valid_key_with_the_latest_not_before_seals);
+    RUN(an_expired_key_no_longer_opens_nor_seals);
+    RUN(text_serialization_round_trips_with_windows);
+    RUN(raw_serialization_is_mod_ssl_layout);
+    RUN(atomic_write_replaces_the_file_with_mode_0600);
 }

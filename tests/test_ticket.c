@@ -1,4 +1,4 @@
-/* The key ring, and tickets sealed and opened through real in-memory TLS handshakes. */
+/* Tickets sealed and opened through real in-memory TLS handshakes, with keys in a store. */
 #include "unit.h"
 
 #include <openssl/core_names.h>
@@ -6,100 +6,25 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "tk_ring.h"
+#include "keys.h"
 #include "tk_ticket.h"
-
-static tk_key_t make_key(unsigned int seed, tk_key_size_e size)
-{
-    tk_key_t key;
-    unsigned int i;
-
-    memset(&key, 0, sizeof(key));
-    key.size = size;
-    for (i = 0; i < TK_KEY_NAME_LEN; i++)
-        key.name[i] = (unsigned char)(seed * 17 + i);
-    for (i = 0; i < tk_key_secret_len(size); i++) {
-        key.hmac_key[i] = (unsigned char)(seed * 13 + i + 1);
-        key.aes_key[i] = (unsigned char)(seed * 11 + i + 2);
-    }
-    return key;
-}
-
-static void ring_of(tk_ring_t *ring, const tk_key_t *keys, unsigned int n)
-{
-    unsigned int i;
-
-    tk_ring_wipe(ring);
-    for (i = 0; i < n; i++)
-        tk_ring_add(ring, &keys[i]);
-}
-
-static void ring_finds_keys_by_name(void)
-{
-    tk_key_t keys[3] = {make_key(1, TK_KEY_48), make_key(2, TK_KEY_80), make_key(3, TK_KEY_48)};
-    tk_key_t unknown = make_key(4, TK_KEY_48);
-    tk_ring_t ring;
-    int sealing = -1;
-
-    ring_of(&ring, keys, 3);
-    CHECK(tk_ring_find(&ring, keys[0].name, &sealing) == &ring.keys[0] && sealing == 1);
-    CHECK(tk_ring_find(&ring, keys[2].name, &sealing) == &ring.keys[2] && sealing == 0);
-    CHECK(tk_ring_find(&ring, unknown.name, &sealing) == NULL);
-    CHECK(tk_ring_sealing_key(&ring) == &ring.keys[0]);
-    tk_ring_wipe(&ring);
-    CHECK(tk_ring_sealing_key(&ring) == NULL);
-}
-
-static void generated_keys_are_random_and_distinct(void)
-{
-    tk_ring_t ring;
-    static const unsigned char zero[TK_KEY_SECRET_MAX];
-
-    CHECK(tk_ring_generate(&ring, 2, TK_KEY_80) == APR_SUCCESS);
-    CHECK(ring.nkeys == 2 && ring.sealing == 0);
-    CHECK(ring.keys[0].size == TK_KEY_80);
-    CHECK(memcmp(ring.keys[0].name, ring.keys[1].name, TK_KEY_NAME_LEN) != 0);
-    CHECK(memcmp(ring.keys[0].hmac_key, zero, 32) != 0);
-    CHECK(memcmp(ring.keys[0].aes_key, zero, 32) != 0);
-    CHECK(memcmp(ring.keys[0].aes_key, ring.keys[0].hmac_key, 32) != 0);
-    CHECK(strlen(ring.keys[1].fingerprint) == 8);
-}
-
-static void fingerprint_is_sha256_of_the_name(void)
-{
-    unsigned char name[TK_KEY_NAME_LEN] = {0};
-    char fp[TK_FINGERPRINT_LEN];
-
-    /* SHA-256 of 16 zero bytes starts 374708ff */
-    tk_key_fingerprint(name, fp);
-    CHECK_STR(fp, "374708ff");
-}
-
-static void ring_is_wiped_when_its_pool_goes(void)
-{
-    apr_pool_t *sub;
-    tk_ring_t *ring;
-    tk_key_t key = make_key(5, TK_KEY_80);
-    static const tk_ring_t zero_ring;
-
-    apr_pool_create(&sub, unit_pool);
-    ring = tk_ring_create(sub);
-    tk_ring_add(ring, &key);
-    CHECK(ring->nkeys == 1);
-    /* clearing runs the cleanups; the memory stays with the pool, so it can be read */
-    apr_pool_clear(sub);
-    CHECK(memcmp(ring, &zero_ring, sizeof(zero_ring)) == 0);
-    apr_pool_destroy(sub);
-}
 
 /* --- tickets through real handshakes, over an in-memory BIO pair --- */
 
-static const tk_ring_t *server_ring; /* the keys the server's callback uses */
+static tk_store_t *server_store; /* slot 0 holds the keys the server's callback uses */
 
 static int test_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
                           EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-    return tk_ticket_crypt(server_ring, ssl, name, iv, cctx, hctx, enc);
+    return tk_ticket_crypt(server_store, 0, ssl, name, iv, cctx, hctx, enc);
+}
+
+/* Puts ring in service for the server. */
+static void serve(const tk_ring_t *ring)
+{
+    if (server_store == NULL)
+        tk_store_create(&server_store, 1, unit_pool_global);
+    tk_store_publish(server_store, 0, ring);
 }
 
 static SSL_CTX *server_ctx(void)
@@ -210,7 +135,7 @@ static void tickets_sealed_with_the_key_and_resumed(void)
         tk_key_t key = make_key(6 + s, sizes[s]);
 
         ring_of(&ring, &key, 1);
-        server_ring = &ring;
+        serve(&ring);
         for (v = 0; v < 2; v++) {
             handshake_result full = connect_once(sctx, versions[v], NULL);
             handshake_result again = connect_once(sctx, versions[v], full.session);
@@ -238,9 +163,9 @@ static void ticket_of_an_older_key_resumes_and_is_renewed(void)
     for (v = 0; v < 2; v++) {
         handshake_result full, renewed;
 
-        server_ring = &before;
+        serve(&before);
         full = connect_once(sctx, versions[v], NULL);
-        server_ring = &after;
+        serve(&after);
         renewed = connect_once(sctx, versions[v], full.session);
         CHECK(renewed.reused);
         CHECK(ticket_sealed_by(full.session, &after.keys[1]));
@@ -263,9 +188,9 @@ static void ticket_of_an_unknown_key_gets_a_full_handshake(void)
     for (v = 0; v < 2; v++) {
         handshake_result full, again;
 
-        server_ring = &before;
+        serve(&before);
         full = connect_once(sctx, versions[v], NULL);
-        server_ring = &after;
+        serve(&after);
         again = connect_once(sctx, versions[v], full.session);
         CHECK(!again.reused);
         CHECK(ticket_sealed_by(again.session, &after.keys[0]));
@@ -278,9 +203,11 @@ static void ticket_of_an_unknown_key_gets_a_full_handshake(void)
 static void no_keys_means_no_ticket(void)
 {
     SSL_CTX *sctx = server_ctx();
+    tk_ring_t empty;
     unsigned int v;
 
-    server_ring = NULL;
+    tk_ring_wipe(&empty);
+    serve(&empty);
     for (v = 0; v < 2; v++) {
         handshake_result full = connect_once(sctx, versions[v], NULL);
         const unsigned char *tick;
@@ -291,14 +218,6 @@ static void no_keys_means_no_ticket(void)
         SSL_SESSION_free(full.session);
     }
     SSL_CTX_free(sctx);
-}
-
-void ring_tests(void)
-{
-    RUN(ring_finds_keys_by_name);
-    RUN(generated_keys_are_random_and_distinct);
-    RUN(fingerprint_is_sha256_of_the_name);
-    RUN(ring_is_wiped_when_its_pool_goes);
 }
 
 void ticket_tests(void)

@@ -9,7 +9,8 @@
 
 extern int unit_failures;
 extern int unit_checks;
-extern apr_pool_t *unit_pool; /* cleared after each test */
+extern apr_pool_t *unit_pool;        /* cleared after each test */
+extern apr_pool_t *unit_pool_global; /* lives as long as the run */
 
 #define CHECK(cond)                                                                            \
     do {                                                                                       \
@@ -39,6 +40,8 @@ void unit_run(const char *name, unit_test_fn fn);
 
 void keyfile_tests(void);
 void ring_tests(void);
+void store_tests(void);
+void watch_tests(void);
 void ticket_tests(void);
 
 #endif

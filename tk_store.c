@@ -1,0 +1,120 @@
+#include "tk_store.h"
+
+#include <string.h>
+
+#include <apr_shm.h>
+
+#include <openssl/crypto.h>
+
+/* A reader gives up after this many overlapping writes; a write takes microseconds,
+ * so only a writer that died mid-write makes a reader reach it. */
+#define READ_ATTEMPTS 1000
+
+typedef struct {
+    apr_uint32_t seq; /* odd while a write is in progress */
+    tk_ring_t ring;
+} tk_slot_t;
+
+struct tk_store_t {
+    unsigned int nslots;
+    tk_slot_t *slots; /* in the shared segment */
+};
+
+apr_status_t tk_store_create(tk_store_t **store, unsigned int nslots, apr_pool_t *p)
+{
+    apr_shm_t *shm;
+    apr_status_t rv;
+    tk_store_t *st;
+
+    /* Anonymous: inherited by every child forked afterwards, reachable by no other. */
+    rv = apr_shm_create(&shm, nslots * sizeof(tk_slot_t), NULL, p);
+    if (rv != APR_SUCCESS)
+        return rv;
+    st = apr_palloc(p, sizeof(*st));
+    st->nslots = nslots;
+    st->slots = apr_shm_baseaddr_get(shm);
+    memset(st->slots, 0, nslots * sizeof(tk_slot_t));
+    *store = st;
+    return APR_SUCCESS;
+}
+
+void tk_store_wipe(tk_store_t *store)
+{
+    OPENSSL_cleanse(store->slots, store->nslots * sizeof(tk_slot_t));
+}
+
+unsigned int tk_store_nslots(const tk_store_t *store)
+{
+    return store->nslots;
+}
+
+void tk_store_publish(tk_store_t *store, unsigned int slot, const tk_ring_t *ring)
+{
+    tk_slot_t *s = &store->slots[slot];
+    apr_uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+
+    __atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* odd seq is seen before any new byte */
+    s->ring = *ring;
+    __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* Runs body on slot's ring until it ran without a write overlapping it; body's result is
+ * kept in the caller's variables.  Yields 0 from the caller when it never succeeds. */
+#define SEQLOCK_READ(s, body)                                                                  \
+    do {                                                                                       \
+        int attempt_;                                                                          \
+        for (attempt_ = 0; attempt_ < READ_ATTEMPTS; attempt_++) {                             \
+            apr_uint32_t before_ = __atomic_load_n(&(s)->seq, __ATOMIC_ACQUIRE);               \
+            if (before_ & 1)                                                                   \
+                continue;                                                                      \
+            body;                                                                              \
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);                                           \
+            if (__atomic_load_n(&(s)->seq, __ATOMIC_RELAXED) == before_)                       \
+                break;                                                                         \
+        }                                                                                      \
+        if (attempt_ == READ_ATTEMPTS)                                                         \
+            return 0;                                                                          \
+    } while (0)
+
+static int read_ring(const tk_slot_t *s, tk_ring_t *ring)
+{
+    SEQLOCK_READ(s, *ring = s->ring);
+    return 1;
+}
+
+apr_status_t tk_store_read(const tk_store_t *store, unsigned int slot, tk_ring_t *ring)
+{
+    if (read_ring(&store->slots[slot], ring))
+        return APR_SUCCESS;
+    tk_ring_wipe(ring);
+    return APR_EBUSY;
+}
+
+int tk_store_sealing_key(const tk_store_t *store, unsigned int slot, apr_time_t now,
+                         tk_key_t *key)
+{
+    const tk_slot_t *s = &store->slots[slot];
+    const tk_key_t *found = NULL;
+
+    SEQLOCK_READ(s, {
+        found = tk_ring_sealing_key(&s->ring, now);
+        if (found)
+            *key = *found;
+    });
+    return found != NULL;
+}
+
+int tk_store_find_key(const tk_store_t *store, unsigned int slot, const unsigned char *name,
+                      apr_time_t now, tk_key_t *key, int *is_sealing)
+{
+    const tk_slot_t *s = &store->slots[slot];
+    const tk_key_t *found = NULL;
+
+    SEQLOCK_READ(s, {
+        found = tk_ring_find(&s->ring, name, now, is_sealing);
+        if (found)
+            *key = *found;
+    });
+    return found != NULL;
+}

@@ -7,7 +7,7 @@ CC       ?= cc
 WARN      = -Wall -Wextra -Werror
 BUILD     = build
 
-TK_CORE   = tk_ring.c tk_keyfile.c tk_ticket.c
+TK_CORE   = tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_watch.c
 TK_HDRS   = $(TK_CORE:.c=.h) ssl_hooks.h
 
 APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
@@ -15,24 +15,36 @@ APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
 APR_LIBS   = $(shell apr-1-config --link-ld 2>/dev/null) $(shell apu-1-config --link-ld 2>/dev/null)
 UNIT_CFLAGS = -g -O1 $(WARN) -I. $(APR_CFLAGS)
 
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+TOOL      = $(BUILD)/tls-ticket-keys
+
 .PHONY: all deps install test unit-test httpd-test demo clean format
 
-all: mod_tls_tickets.la
+all: mod_tls_tickets.la $(TOOL)
 
 deps:
 	@scripts/install-deps.sh
 
-mod_tls_tickets.la: mod_tls_tickets.c $(TK_CORE) $(TK_HDRS)
-	$(APXS) -c $(addprefix -Wc$(,),$(WARN)) -o $@ mod_tls_tickets.c $(TK_CORE) -lssl -lcrypto
+# apxs echoes every libtool command; its log is shown only when the build fails.
+mod_tls_tickets.la: mod_tls_tickets.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
+	@echo "  APXS    $@"
+	@$(APXS) -c $(addprefix -Wc$(,),$(WARN)) -o $@ mod_tls_tickets.c $(TK_CORE) -lssl -lcrypto \
+	    > $(BUILD)/apxs-$@.log 2>&1 || { cat $(BUILD)/apxs-$@.log; exit 1; }
 
 , := ,
 
 install: all
 	$(APXS) -i -n tls_tickets mod_tls_tickets.la
+	install -D -m 755 $(TOOL) $(DESTDIR)$(BINDIR)/tls-ticket-keys
 
-UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ticket.c
+$(TOOL): tools/tls_ticket_keys.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
+	$(CC) $(UNIT_CFLAGS) -O2 -o $@ tools/tls_ticket_keys.c $(TK_CORE) $(APR_LIBS) -lssl -lcrypto
 
-$(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h $(TK_CORE) $(TK_HDRS) | $(BUILD)
+UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ring.c tests/test_store.c \
+            tests/test_watch.c tests/test_ticket.c
+
+$(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_HDRS) | $(BUILD)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(APR_LIBS) -lssl -lcrypto
 
 $(BUILD):
@@ -52,7 +64,7 @@ demo: deps
 	scripts/demo.sh
 
 format:
-	clang-format -i *.c *.h tests/*.c tests/*.h
+	clang-format -i *.c *.h tests/*.c tests/*.h tools/*.c
 
 clean:
 	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o

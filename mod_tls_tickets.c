@@ -1,56 +1,117 @@
 /*
  * mod_tls_tickets: session-ticket keys (RFC 5077) for mod_ssl, from key files the
- * operator controls, on every SSL vhost.
+ * operator controls, on every SSL vhost, rotated without a restart.
  *
- * The glue only: directives, hooks and the OpenSSL ticket-key callback.  Key files
- * and key rings are the tk_* core's.
+ * The glue only: directives, hooks, the OpenSSL ticket-key callback and the watcher
+ * process.  Key files, rings, the shared store and change detection are the tk_* core's.
+ *
+ * Lifecycle.  The parent reads every key file while it reads the configuration (as
+ * root), then, in post_config, puts each file's keys and the automatic keys (for
+ * vhosts without a file) in a new shared-memory store, one slot each, and forks the
+ * watcher.  Children find their vhost's slot through ex_data on each SSL_CTX and read it
+ * on every handshake.  The watcher checks the files every SSLTicketKeyCheckInterval and
+ * publishes new keys to the store (live), or asks the parent for a graceful restart
+ * (graceful); it also rotates the automatic keys.  At a restart the parent carries the
+ * automatic keys, and the keys of a file that went bad, from the old store to the new.
  */
+#include <signal.h>
+#include <unistd.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <http_main.h>
+#include <ap_listen.h>
 #include <ap_mpm.h>
+#include <mpm_common.h>
 
 #include <apr_hash.h>
+#include <apr_signal.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 #include "ssl_hooks.h"
 #include "tk_keyfile.h"
 #include "tk_ring.h"
+#include "tk_store.h"
 #include "tk_ticket.h"
+#include "tk_watch.h"
 
 module AP_MODULE_DECLARE_DATA tls_tickets_module;
 APLOG_USE_MODULE(tls_tickets);
 
 #define RETAINED_DATA_ID   "mod_tls_tickets"
 #define KEY_FILES_USERDATA "mod_tls_tickets-key-files"
-#define AUTO_RING_USERDATA "mod_tls_tickets-auto-ring"
-/* Keys for vhosts without a key file: one 80-byte key (AES-256) made at startup. */
-#define AUTO_KEY_COUNT 1
+#define AUTO_SLOT          0 /* the store slot of the automatic keys */
+#define AUTO_KEY_SIZE      TK_KEY_80
 
-/* A key file loaded in this configuration pass; several vhosts may name it. */
+#define DEFAULT_CHECK_INTERVAL apr_time_from_sec(1)
+#define DEFAULT_AUTO_ROTATE    apr_time_from_sec(12 * 3600)
+
+typedef enum { RELOAD_UNSET, RELOAD_LIVE, RELOAD_GRACEFUL, RELOAD_OFF } tk_reload_e;
+
+/* A key file named in this configuration pass; several vhosts may name it. */
 typedef struct {
+    const char *id;   /* "format:path" */
     const char *path; /* absolute */
     tk_format_e format;
-    tk_ring_t *ring;          /* its keys, in the configuration pool */
-    int exposed;              /* readable or writable by group or others */
-    const char *kept_because; /* why the keys read before were kept, or NULL */
+    tk_ring_t *ring;                     /* its keys, in the configuration pool */
+    unsigned char digest[TK_DIGEST_LEN]; /* of the content read */
+    int unreadable;                      /* the file could not be read */
+    int exposed;                         /* readable or writable by group or others */
+    const char *kept_because;            /* why the keys in service were kept, or NULL */
+    unsigned int slot;                   /* in the store */
 } tk_key_file;
 
 typedef struct {
     const tk_key_file *key_file; /* NULL where SSLTicketKeyFile is not set */
+    /* server config only: */
+    tk_reload_e reload;
+    apr_interval_time_t check_interval; /* 0: unset */
+    apr_interval_time_t auto_rotate;    /* 0: unset, -1: off */
 } tk_server_conf;
+
+/* Where a vhost's SSL_CTX finds its keys (SSL_CTX ex_data). */
+typedef struct {
+    const tk_store_t *store;
+    unsigned int slot;
+} tk_binding;
 
 /* What survives a restart, when this DSO is unloaded and loaded again. */
 typedef struct {
-    int ctx_index;         /* SSL_CTX ex_data slot holding the ring of the vhost */
-    apr_pool_t *pool;      /* as long-lived as the parent process */
-    apr_hash_t *last_good; /* "format:path" -> tk_ring_t: keys last read from each file */
+    int ctx_index;          /* SSL_CTX ex_data slot of the tk_binding */
+    apr_pool_t *pool;       /* as long-lived as the parent process */
+    apr_pool_t *store_pool; /* holds the store in service and its slot map */
+    tk_store_t *store;      /* the keys in service; NULL before the first configuration */
+    apr_hash_t *slots;      /* "format:path" -> slot, of that store */
 } tk_retained;
+
+/* What the watcher process needs; made by post_config in the configuration pool. */
+typedef struct {
+    server_rec *s;
+    tk_store_t *store;
+    tk_reload_e reload;
+    apr_interval_time_t interval;
+    apr_interval_time_t auto_rotate; /* -1: no automatic keys to rotate */
+    apr_array_header_t *files;       /* of tk_watched_slot */
+    apr_proc_t proc;
+} tk_watcher;
+
+typedef struct {
+    tk_watched_file_t file;
+    unsigned int slot;
+    int no_sealing_key_reported;
+} tk_watched_slot;
 
 static tk_retained *retained;
 static int ctx_index = -1;
+static int auto_keys_used; /* a vhost of this configuration uses the automatic keys */
+
+static tk_server_conf *conf_of(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &tls_tickets_module);
+}
 
 static void *create_server_conf(apr_pool_t *p, server_rec *s)
 {
@@ -63,12 +124,14 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     tk_server_conf *base = basev, *add = addv;
     tk_server_conf *conf = apr_palloc(p, sizeof(*conf));
 
-    *conf = add->key_file ? *add : *base;
+    *conf = *base;
+    if (add->key_file)
+        conf->key_file = add->key_file;
     return conf;
 }
 
-/* The key files of this configuration pass, by format and path, so a file that several
- * vhosts name is read once. */
+/* The key files of this configuration pass, by id, so a file that several vhosts name
+ * is read once. */
 static apr_hash_t *key_files_of(apr_pool_t *pconf)
 {
     void *files = NULL;
@@ -81,43 +144,33 @@ static apr_hash_t *key_files_of(apr_pool_t *pconf)
     return files;
 }
 
-static void remember_good_keys(const char *id, const tk_ring_t *ring)
-{
-    tk_ring_t *last = apr_hash_get(retained->last_good, id, APR_HASH_KEY_STRING);
-
-    if (last == NULL) {
-        last = tk_ring_create(retained->pool);
-        apr_hash_set(retained->last_good, apr_pstrdup(retained->pool, id), APR_HASH_KEY_STRING,
-                     last);
-    }
-    *last = *ring;
-}
-
 /* A restart must not stop a running server nor drop the keys in service because a key
- * file went bad (httpd exits when a directive fails on restart).  When this parent read
- * the file well before, those keys stay (post_config logs it).  Returns 0 when there
- * are none (first start, httpd -t, a new file): the configuration then fails. */
-static int keep_last_good_keys(const char *id, tk_ring_t *ring)
+ * file went bad (httpd exits when a directive fails on restart).  When the store in
+ * service holds keys of this file, they stay (post_config logs it).  Returns 0 when it
+ * holds none (first start, httpd -t, a new file): the configuration then fails. */
+static int keep_keys_in_service(const char *id, tk_ring_t *ring)
 {
-    const tk_ring_t *last = apr_hash_get(retained->last_good, id, APR_HASH_KEY_STRING);
+    void *slot =
+        retained->slots ? apr_hash_get(retained->slots, id, APR_HASH_KEY_STRING) : NULL;
 
-    if (last == NULL || last->nkeys == 0)
+    if (slot == NULL ||
+        tk_store_read(retained->store, (unsigned int)(apr_uintptr_t)slot, ring) != APR_SUCCESS)
         return 0;
-    *ring = *last;
-    return 1;
+    return ring->nkeys > 0;
 }
 
 /* Messages about a key file go to the error log from post_config, which runs once the
  * logs are open; only `httpd -t` has no post_config, and shows them on the console. */
 static void report_key_file(const tk_key_file *file, server_rec *s)
 {
-    const tk_key_t *sealing = tk_ring_sealing_key(file->ring);
+    const tk_key_t *sealing = tk_ring_sealing_key(file->ring, apr_time_now());
+    const char *fp = sealing ? sealing->fingerprint : "(none now)";
 
     if (file->kept_because)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     "SSLTicketKeyFile %s: %s; keeping the %u key(s) read from it before "
-                     "(sealing key %s). Fix the file: it is read again at the next restart.",
-                     file->path, file->kept_because, file->ring->nkeys, sealing->fingerprint);
+                     "SSLTicketKeyFile %s: %s; keeping the %u key(s) in service (sealing key "
+                     "%s). Fix the file: it is read again at the next check or restart.",
+                     file->path, file->kept_because, file->ring->nkeys, fp);
     if (file->exposed)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "SSLTicketKeyFile %s: the key file can be read or written by its group or "
@@ -125,20 +178,21 @@ static void report_key_file(const tk_key_file *file, server_rec *s)
                      "it owned by root with mode 0600 (httpd reads it as root).",
                      file->path);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 "SSLTicketKeyFile %s (%s): %u key(s), sealing with key %s (%d-byte)",
-                 file->path, tk_format_name(file->format), file->ring->nkeys,
-                 sealing->fingerprint, (int)sealing->size);
+                 "SSLTicketKeyFile %s (%s): %u key(s), sealing with key %s", file->path,
+                 tk_format_name(file->format), file->ring->nkeys, fp);
 }
 
 static const char *set_key_file(cmd_parms *cmd, void *dummy, const char *arg,
                                 const char *format_name)
 {
-    tk_server_conf *conf =
-        ap_get_module_config(cmd->server->module_config, &tls_tickets_module);
+    tk_server_conf *conf = conf_of(cmd->server);
     apr_hash_t *files = key_files_of(cmd->pool);
     tk_format_e format = TK_FORMAT_AUTO;
     const char *path, *id, *why;
+    unsigned char *data;
+    apr_size_t len;
     tk_key_file *file;
+    apr_status_t rv;
     int exposed;
 
     (void)dummy;
@@ -151,50 +205,89 @@ static const char *set_key_file(cmd_parms *cmd, void *dummy, const char *arg,
     if (path == NULL)
         return apr_psprintf(cmd->pool, "%s: invalid file path '%s'", cmd->cmd->name, arg);
 
-    id = apr_pstrcat(cmd->temp_pool, tk_format_name(format), ":", path, NULL);
+    id = apr_pstrcat(cmd->pool, tk_format_name(format), ":", path, NULL);
     file = apr_hash_get(files, id, APR_HASH_KEY_STRING);
     if (file == NULL) {
         file = apr_pcalloc(cmd->pool, sizeof(*file));
+        file->id = id;
         file->path = path;
         file->format = format;
         file->ring = tk_ring_create(cmd->pool);
-        if (tk_keyfile_load(cmd->temp_pool, path, format, file->ring, &why) != APR_SUCCESS) {
-            if (!keep_last_good_keys(id, file->ring))
+        rv = tk_keyfile_read(cmd->temp_pool, path, &data, &len, &why);
+        if (rv == APR_SUCCESS) {
+            tk_keyfile_digest(data, len, file->digest);
+            rv = tk_keyfile_parse(cmd->temp_pool, data, len, format, apr_time_now(), file->ring,
+                                  &why);
+        } else {
+            file->unreadable = 1;
+        }
+        if (rv != APR_SUCCESS) {
+            if (!keep_keys_in_service(id, file->ring))
                 return apr_psprintf(cmd->pool, "%s %s: %s", cmd->cmd->name, path, why);
             file->kept_because = apr_pstrdup(cmd->pool, why);
-        } else {
-            remember_good_keys(id, file->ring);
         }
         file->exposed =
             tk_keyfile_is_exposed(cmd->temp_pool, path, &exposed) == APR_SUCCESS && exposed;
         if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST)
             report_key_file(file, cmd->server);
-        apr_hash_set(files, apr_pstrdup(cmd->pool, id), APR_HASH_KEY_STRING, file);
+        apr_hash_set(files, id, APR_HASH_KEY_STRING, file);
     }
     conf->key_file = file;
     return NULL;
 }
 
-/* Random keys for the vhosts that have no key file, made once per configuration pass
- * in the parent.  Without them mod_ssl could hand OpenSSL no key at all. */
-static const tk_ring_t *auto_ring(apr_pool_t *pconf, server_rec *s)
+static const char *set_reload(cmd_parms *cmd, void *dummy, const char *arg)
 {
-    void *ring = NULL;
-    apr_status_t rv;
+    tk_server_conf *conf = conf_of(cmd->server);
 
-    apr_pool_userdata_get(&ring, AUTO_RING_USERDATA, pconf);
-    if (ring)
-        return ring;
-    ring = tk_ring_create(pconf);
-    rv = tk_ring_generate(ring, AUTO_KEY_COUNT, TK_KEY_80);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     "mod_tls_tickets: cannot make random ticket keys (OpenSSL's random "
-                     "generator failed); vhosts without SSLTicketKeyFile issue no tickets");
+    (void)dummy;
+    if (cmd->server->is_virtual)
+        return apr_psprintf(cmd->pool, "%s is a server-wide setting, not for <VirtualHost>",
+                            cmd->cmd->name);
+    if (strcasecmp(arg, "live") == 0)
+        conf->reload = RELOAD_LIVE;
+    else if (strcasecmp(arg, "graceful") == 0)
+        conf->reload = RELOAD_GRACEFUL;
+    else if (strcasecmp(arg, "off") == 0)
+        conf->reload = RELOAD_OFF;
+    else
+        return apr_psprintf(cmd->pool, "%s: '%s' is not live, graceful or off", cmd->cmd->name,
+                            arg);
+    return NULL;
+}
+
+/* Parses a whole number of seconds in [1, max]. */
+static const char *parse_seconds(cmd_parms *cmd, const char *arg, long max,
+                                 apr_interval_time_t *out)
+{
+    char *end;
+    long v;
+
+    if (cmd->server->is_virtual)
+        return apr_psprintf(cmd->pool, "%s is a server-wide setting, not for <VirtualHost>",
+                            cmd->cmd->name);
+    v = strtol(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || v < 1 || v > max)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds from 1 to %ld",
+                            cmd->cmd->name, arg, max);
+    *out = apr_time_from_sec(v);
+    return NULL;
+}
+
+static const char *set_check_interval(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    return parse_seconds(cmd, arg, 3600, &conf_of(cmd->server)->check_interval);
+}
+
+static const char *set_auto_rotate(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    if (strcasecmp(arg, "off") == 0 && !cmd->server->is_virtual) {
+        conf_of(cmd->server)->auto_rotate = -1;
         return NULL;
     }
-    apr_pool_userdata_set(ring, AUTO_RING_USERDATA, apr_pool_cleanup_null, pconf);
-    return ring;
+    return parse_seconds(cmd, arg, 366L * 24 * 3600, &conf_of(cmd->server)->auto_rotate);
 }
 
 static int ticket_key_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cctx,
@@ -203,24 +296,26 @@ static int ticket_key_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_C
     /* OpenSSL calls the callback of the connection's first SSL_CTX (the default vhost of
      * the address) even after SNI switched contexts: take the keys of the context that
      * SNI selected. */
-    const tk_ring_t *ring = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
+    const tk_binding *b = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
 
-    return tk_ticket_crypt(ring, ssl, name, iv, cctx, hctx, enc);
+    return b ? tk_ticket_crypt(b->store, b->slot, ssl, name, iv, cctx, hctx, enc) : 0;
 }
 
 static int init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
 {
-    tk_server_conf *conf = ap_get_module_config(s->module_config, &tls_tickets_module);
-    const tk_ring_t *ring;
+    tk_server_conf *conf = conf_of(s);
+    tk_binding *b;
 
     if (is_proxy)
         return DECLINED; /* a proxy context is a client: it opens no tickets */
-    ring = conf->key_file ? conf->key_file->ring : auto_ring(p, s);
-    if (ring == NULL)
-        return DECLINED;
+    b = apr_palloc(p, sizeof(*b));
+    b->store = retained->store;
+    b->slot = conf->key_file ? conf->key_file->slot : AUTO_SLOT;
+    if (b->slot == AUTO_SLOT)
+        auto_keys_used = 1;
     /* Installed on every vhost's context, because the callback that runs is the one of
      * the default vhost's context, whatever vhost SNI selects. */
-    if (SSL_CTX_set_ex_data(ctx, ctx_index, (void *)ring) != 1 ||
+    if (SSL_CTX_set_ex_data(ctx, ctx_index, b) != 1 ||
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "mod_tls_tickets: cannot install the ticket-key callback for %s",
@@ -238,51 +333,301 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
         retained = ap_retained_data_create(RETAINED_DATA_ID, sizeof(*retained));
         retained->ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
         apr_pool_create(&retained->pool, ap_pglobal);
-        retained->last_good = apr_hash_make(retained->pool);
     }
     ctx_index = retained->ctx_index;
+    auto_keys_used = 0;
     return ctx_index < 0 ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
-/* Wipes the kept keys of files this configuration no longer names. */
-static void forget_unused_keys(apr_pool_t *pconf, apr_pool_t *ptemp)
+static apr_interval_time_t auto_rotate_period(const tk_server_conf *conf)
+{
+    return conf->auto_rotate ? conf->auto_rotate : DEFAULT_AUTO_ROTATE;
+}
+
+/* The automatic keys for the new store: those in service, carried over the restart, or
+ * new ones; rotated if due. */
+static apr_status_t automatic_keys(tk_ring_t *ring, const tk_server_conf *conf, server_rec *s)
+{
+    apr_interval_time_t period = auto_rotate_period(conf);
+    apr_time_t now = apr_time_now();
+    int rotated;
+    apr_status_t rv;
+
+    if (retained->store == NULL ||
+        tk_store_read(retained->store, AUTO_SLOT, ring) != APR_SUCCESS)
+        tk_ring_wipe(ring);
+    /* With rotation off the key in service never ages out. */
+    rv = tk_ring_auto_rotate(ring, now, period < 0 ? APR_INT64_MAX - now : period,
+                             AUTO_KEY_SIZE, &rotated);
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     "mod_tls_tickets: cannot make random ticket keys (OpenSSL's random "
+                     "generator failed); vhosts without SSLTicketKeyFile issue no tickets");
+    return rv;
+}
+
+/* Before mod_ssl's post_config (which runs init_server): a new store with the keys of
+ * this configuration, replacing the one in service. */
+static int make_store(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *files = key_files_of(pconf);
+    unsigned int nslots = apr_hash_count(files) + 1, slot = AUTO_SLOT + 1;
+    apr_pool_t *store_pool;
     apr_hash_index_t *hi;
+    tk_store_t *store;
+    apr_hash_t *slots;
+    tk_ring_t *ring;
+    apr_status_t rv;
 
-    for (hi = apr_hash_first(ptemp, retained->last_good); hi; hi = apr_hash_next(hi)) {
-        const char *id = apr_hash_this_key(hi);
+    (void)plog;
+    apr_pool_create(&store_pool, retained->pool);
+    rv = tk_store_create(&store, nslots, store_pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     "mod_tls_tickets: cannot make the shared memory for ticket keys");
+        apr_pool_destroy(store_pool);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    slots = apr_hash_make(store_pool);
+    for (hi = apr_hash_first(ptemp, files); hi; hi = apr_hash_next(hi), slot++) {
+        tk_key_file *file = apr_hash_this_val(hi);
 
-        if (apr_hash_get(files, id, APR_HASH_KEY_STRING) == NULL)
-            tk_ring_wipe(apr_hash_this_val(hi));
+        file->slot = slot;
+        tk_store_publish(store, slot, file->ring);
+        apr_hash_set(slots, apr_pstrdup(store_pool, file->id), APR_HASH_KEY_STRING,
+                     (void *)(apr_uintptr_t)slot);
+    }
+    ring = tk_ring_create(ptemp);
+    if (automatic_keys(ring, conf_of(s), s) == APR_SUCCESS)
+        tk_store_publish(store, AUTO_SLOT, ring);
+    tk_ring_wipe(ring);
+
+    /* Children of the previous generation keep their own mapping of the old store. */
+    if (retained->store_pool)
+        apr_pool_destroy(retained->store_pool);
+    retained->store_pool = store_pool;
+    retained->store = store;
+    retained->slots = slots;
+    return OK;
+}
+
+static void log_watch_event(tk_watch_event_e ev, const tk_watched_slot *w,
+                            const tk_ring_t *ring, const char *why, tk_reload_e reload,
+                            server_rec *s)
+{
+    const tk_key_t *sealing;
+
+    switch (ev) {
+    case TK_WATCH_NEW_KEYS:
+        sealing = tk_ring_sealing_key(ring, apr_time_now());
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "SSLTicketKeyFile %s changed: %u key(s), sealing with key %s; %s",
+                     w->file.path, ring->nkeys, sealing ? sealing->fingerprint : "(none now)",
+                     reload == RELOAD_LIVE ? "in service now" : "restarting gracefully");
+        break;
+    case TK_WATCH_REFUSED:
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "SSLTicketKeyFile %s changed but is refused: %s; the keys in service stay",
+                     w->file.path, why);
+        break;
+    case TK_WATCH_VANISHED:
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "SSLTicketKeyFile %s cannot be read: %s; the keys in service stay",
+                     w->file.path, why);
+        break;
+    case TK_WATCH_SAME:
+        break;
     }
 }
 
-static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+/* A key file whose keys all expired leaves its vhosts without tickets: say so once. */
+static void check_sealing_key(tk_watched_slot *w, const tk_store_t *store, apr_time_t now,
+                              tk_ring_t *ring, server_rec *s)
 {
+    int none;
+
+    if (tk_store_read(store, w->slot, ring) != APR_SUCCESS)
+        return;
+    none = tk_ring_sealing_index(ring, now) < 0;
+    if (none && !w->no_sealing_key_reported)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "SSLTicketKeyFile %s: no key may seal now (expired or not yet valid); "
+                     "its vhosts issue no tickets until the file has a valid key",
+                     w->file.path);
+    w->no_sealing_key_reported = none;
+}
+
+/* A signal must not stop the watcher half way through writing a slot, which readers
+ * would then skip. */
+static void publish(tk_store_t *store, unsigned int slot, const tk_ring_t *ring)
+{
+    sigset_t all, old;
+
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    tk_store_publish(store, slot, ring);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static void watcher_tick(tk_watcher *w, apr_pool_t *p, pid_t parent, tk_ring_t *ring)
+{
+    apr_time_t now = apr_time_now();
+    int i, rotated;
+
+    for (i = 0; w->reload != RELOAD_OFF && i < w->files->nelts; i++) {
+        tk_watched_slot *f = &APR_ARRAY_IDX(w->files, i, tk_watched_slot);
+        const char *why = NULL;
+        tk_watch_event_e ev = tk_watch_check(&f->file, p, now, ring, &why);
+
+        log_watch_event(ev, f, ring, why, w->reload, w->s);
+        if (ev == TK_WATCH_NEW_KEYS && w->reload == RELOAD_LIVE)
+            publish(w->store, f->slot, ring);
+        else if (ev == TK_WATCH_NEW_KEYS && w->reload == RELOAD_GRACEFUL)
+            kill(parent, AP_SIG_GRACEFUL);
+        if (w->reload == RELOAD_LIVE)
+            check_sealing_key(f, w->store, now, ring, w->s);
+    }
+    if (w->auto_rotate > 0 && tk_store_read(w->store, AUTO_SLOT, ring) == APR_SUCCESS &&
+        tk_ring_auto_rotate(ring, now, w->auto_rotate, AUTO_KEY_SIZE, &rotated) ==
+            APR_SUCCESS &&
+        rotated) {
+        publish(w->store, AUTO_SLOT, ring);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
+                     "automatic ticket keys rotated: sealing with key %s, the previous key "
+                     "opens for one more period",
+                     ring->keys[0].fingerprint);
+    }
+    tk_ring_wipe(ring);
+}
+
+/* The watcher process: root, like the parent, so that it reads the key files; no
+ * listener, no httpd signal handler.  It ends with the parent. */
+static void watcher_main(tk_watcher *w, apr_pool_t *pconf)
+{
+    static const int reset[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH, SIGPIPE};
+    pid_t parent = getppid();
+    apr_pool_t *p;
+    tk_ring_t ring;
+    sigset_t none;
+    unsigned int i;
+
+    for (i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+        apr_signal(reset[i], SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    ap_close_listeners();
+    apr_pool_create(&p, pconf);
+    while (getppid() == parent) {
+        apr_sleep(w->interval);
+        apr_pool_clear(p);
+        watcher_tick(w, p, parent, &ring);
+    }
+    _exit(0); /* no pool cleanup: they belong to the parent */
+}
+
+static void start_watcher(tk_watcher *w, apr_pool_t *pconf);
+
+static void watcher_maintenance(int reason, void *data, apr_wait_t status)
+{
+    tk_watcher *w = data;
+    int i;
+
+    (void)status;
+    switch (reason) {
+    case APR_OC_REASON_DEATH:
+    case APR_OC_REASON_LOST:
+        apr_proc_other_child_unregister(w);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, w->s,
+                     "mod_tls_tickets: the key-file watcher (pid %" APR_PID_T_FMT ") ended; "
+                     "starting it again",
+                     w->proc.pid);
+        /* The new watcher reads and publishes every file again: the old one may have
+         * died in the middle of a write. */
+        for (i = 0; i < w->files->nelts; i++)
+            memset(APR_ARRAY_IDX(w->files, i, tk_watched_slot).file.in_service, 0,
+                   TK_DIGEST_LEN);
+        start_watcher(w, w->s->process->pconf);
+        break;
+    case APR_OC_REASON_RESTART:
+        apr_proc_other_child_unregister(w);
+        break;
+    case APR_OC_REASON_UNREGISTER:
+        /* APR is unregistering it already: unregistering here would recurse. */
+        break;
+    }
+}
+
+static void start_watcher(tk_watcher *w, apr_pool_t *pconf)
+{
+    apr_status_t rv = apr_proc_fork(&w->proc, pconf);
+
+    if (rv == APR_INCHILD)
+        watcher_main(w, pconf);
+    if (rv != APR_INPARENT) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, w->s,
+                     "mod_tls_tickets: cannot start the key-file watcher; key files are read "
+                     "only at restarts and automatic keys do not rotate");
+        return;
+    }
+    /* Killed when this configuration goes (restart or stop), restarted if it dies. */
+    apr_pool_note_subprocess(pconf, &w->proc, APR_KILL_AFTER_TIMEOUT);
+    apr_proc_other_child_register(&w->proc, watcher_maintenance, w, NULL, pconf);
+}
+
+/* After mod_ssl: report the key files and start the watcher, now that init_server
+ * told whether any vhost uses the automatic keys. */
+static int start_work(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    const tk_server_conf *conf = conf_of(s);
+    apr_hash_t *files = key_files_of(pconf);
     apr_hash_index_t *hi;
+    tk_watcher *w;
 
     (void)plog;
-    forget_unused_keys(pconf, ptemp);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
-        return OK; /* the first, trial pass at startup: report once, on the real one */
+        return OK; /* the first, trial pass at startup: report and start once, on the real one
+                    */
     if (!ap_find_linked_module("mod_ssl.c")) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "mod_tls_tickets is loaded but mod_ssl is not: it does nothing");
         return OK;
     }
-    for (hi = apr_hash_first(ptemp, key_files_of(pconf)); hi; hi = apr_hash_next(hi))
+    for (hi = apr_hash_first(ptemp, files); hi; hi = apr_hash_next(hi))
         report_key_file(apr_hash_this_val(hi), s);
+
+    w = apr_pcalloc(pconf, sizeof(*w));
+    w->s = s;
+    w->store = retained->store;
+    w->reload = conf->reload == RELOAD_UNSET ? RELOAD_LIVE : conf->reload;
+    w->interval = conf->check_interval ? conf->check_interval : DEFAULT_CHECK_INTERVAL;
+    w->auto_rotate = auto_keys_used ? auto_rotate_period(conf) : -1;
+    w->files = apr_array_make(pconf, (int)apr_hash_count(files), sizeof(tk_watched_slot));
+    for (hi = apr_hash_first(ptemp, files); hi; hi = apr_hash_next(hi)) {
+        const tk_key_file *file = apr_hash_this_val(hi);
+        tk_watched_slot *f = apr_array_push(w->files);
+
+        memset(f, 0, sizeof(*f));
+        f->file.path = file->path;
+        f->file.format = file->format;
+        f->file.unreadable = file->unreadable;
+        memcpy(f->file.last_seen, file->digest, TK_DIGEST_LEN);
+        if (!file->kept_because)
+            memcpy(f->file.in_service, file->digest, TK_DIGEST_LEN);
+        f->slot = file->slot;
+    }
+    if ((w->reload != RELOAD_OFF && w->files->nelts > 0) || w->auto_rotate > 0)
+        start_watcher(w, pconf);
     return OK;
 }
 
 static void register_hooks(apr_pool_t *p)
 {
-    static const char *const after_ssl[] = {"mod_ssl.c", NULL};
+    static const char *const ssl[] = {"mod_ssl.c", NULL};
 
     (void)p;
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(post_config, after_ssl, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(make_store, NULL, ssl, APR_HOOK_MIDDLE);
+    ap_hook_post_config(start_work, ssl, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
@@ -290,6 +635,14 @@ static const command_rec commands[] = {
     AP_INIT_TAKE12("SSLTicketKeyFile", set_key_file, NULL, RSRC_CONF,
                    "File of TLS session-ticket keys, and optionally its format (auto, raw, "
                    "text, nginx, haproxy)"),
+    AP_INIT_TAKE1("SSLTicketKeyReload", set_reload, NULL, RSRC_CONF,
+                  "What a changed key file does: live (new keys in service at once, the "
+                  "default), graceful (a graceful restart) or off (read at restarts only)"),
+    AP_INIT_TAKE1("SSLTicketKeyCheckInterval", set_check_interval, NULL, RSRC_CONF,
+                  "Seconds between two checks of the key files (default 1)"),
+    AP_INIT_TAKE1("SSLTicketKeyAutoRotate", set_auto_rotate, NULL, RSRC_CONF,
+                  "Seconds between two rotations of the automatic keys of vhosts without a "
+                  "key file (default 43200), or off"),
     {NULL},
 };
 

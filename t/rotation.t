@@ -1,4 +1,5 @@
-# Rotation through graceful restarts, on the vhost rotate.tk.test (raw key file):
+# Rotation through graceful restarts, on a server with `SSLTicketKeyReload off`:
+# - off: a changed key file is ignored until a restart;
 # - new key first, old key second: an old ticket resumes and comes back renewed under the
 #   new key, and new sessions get the new key;
 # - a broken key file at a restart: the server stays up, says so, and keeps its keys;
@@ -7,19 +8,25 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
+use Time::HiRes ();
 use TkTest;
 
-my $port = Apache::Test::vars('tk_ssl_port');
-my $file = TkTest::key_file_path('rotate.key');
-my $original = TkTest::read_file($file);
-my ($k1) = TkTest::read_key_file($file);
+my $file = TkTest::t_path('tmp', 'rotation.key');
+my $k1 = TkTest::new_key(48);
 my $k2 = TkTest::new_key(48);
+TkTest::write_key_file($file, 'raw', $k1);
+my $srv = TkTest::start_server('rotation', <<"CONF" . TkTest::ssl_vhost('rotate.tk.test'));
+SSLTicketKeyReload off
+SSLTicketKeyCheckInterval 1
+SSLTicketKeyFile $file
+CONF
 my %versions = ('TLSv1.2' => TkTest::TLS12, 'TLSv1.3' => TkTest::TLS13);
 my @names = sort keys %versions;
 
-plan tests => 2 + 3 * 2 + 4 + 2 * 2 + 1;
+plan tests => 2 + 1 + 3 * 2 + 4 + 2 * 2;
 
-sub connect_rotate { TkTest::connect_tls(port => $port, host => 'rotate.tk.test', @_) }
+sub connect_rotate { TkTest::connect_tls(port => $srv->{port}, host => 'rotate.tk.test', @_) }
+sub restart { TkTest::graceful_restart(pid_file => $srv->{pid_file}, error_log => $srv->{error_log}) }
 
 my %old;
 for my $v (@names) {
@@ -28,37 +35,36 @@ for my $v (@names) {
 }
 
 TkTest::write_key_file($file, 'raw', $k2, $k1);
-TkTest::graceful_restart();
+Time::HiRes::sleep(2.5); # more than two check intervals
+ok TkTest::sealed_by(connect_rotate(version => TkTest::TLS12)->{ticket}, $k1),
+    'off: the changed file is not used before a restart';
+
+restart();
 for my $v (@names) {
     my $r = connect_rotate(version => $versions{$v}, session => $old{$v}{session});
-    ok $r->{reused}, "$v: after [K2, K1], the K1 ticket resumes";
+    ok $r->{reused}, "$v: after a restart with [K2, K1], the K1 ticket resumes";
     ok TkTest::sealed_by($r->{ticket}, $k2), "$v: ... and comes back renewed under K2";
     my $fresh = connect_rotate(version => $versions{$v});
     ok TkTest::sealed_by($fresh->{ticket}, $k2), "$v: a new session gets a K2 ticket";
 }
 
-chomp(my $parent = TkTest::read_file(TkTest::t_path('logs/httpd.pid')));
-my $log_before = length TkTest::read_file(TkTest::error_log());
-TkTest::write_file($file, 'x' x 47, 0600);
-TkTest::graceful_restart();
-my $log = substr TkTest::read_file(TkTest::error_log()), $log_before;
-like $log, qr/SSLTicketKeyFile \Q$file\E: 47 bytes is not a whole number of 48-byte keys, nor one 80-byte key; keeping the 2 key\(s\) read from it before/,
+chomp(my $parent = TkTest::read_file($srv->{pid_file}));
+my $log_before = length TkTest::read_file($srv->{error_log});
+TkTest::write_file($file, "\x80" x 47, 0600); # binary: read as raw
+restart();
+my $log = substr TkTest::read_file($srv->{error_log}), $log_before;
+like $log, qr/SSLTicketKeyFile \Q$file\E: 47 bytes is not a whole number of 48-byte keys, nor one 80-byte key; keeping the 2 key\(s\) in service/,
     'a broken key file at a graceful restart is logged with its name and the reason';
 my $r = connect_rotate(version => TkTest::TLS12, session => $old{'TLSv1.2'}{session});
 ok $r->{reused}, 'the server is still up and K1 tickets still resume';
-my $fresh = connect_rotate(version => TkTest::TLS13);
-ok TkTest::sealed_by($fresh->{ticket}, $k2), 'K2 still seals';
+ok TkTest::sealed_by(connect_rotate(version => TkTest::TLS13)->{ticket}, $k2), 'K2 still seals';
 ok kill(0, $parent), 'the same parent httpd runs on';
 
 TkTest::write_key_file($file, 'raw', $k2);
-TkTest::graceful_restart();
+restart();
 for my $v (@names) {
     my $r = connect_rotate(version => $versions{$v}, session => $old{$v}{session});
     ok !$r->{reused}, "$v: with K1 removed, the K1 ticket gets a full handshake";
     ok TkTest::sealed_by($r->{ticket}, $k2), "$v: ... and a new ticket under K2";
 }
-
-TkTest::write_file($file, $original, 0600);
-TkTest::graceful_restart();
-my $back = connect_rotate(version => TkTest::TLS12);
-ok TkTest::sealed_by($back->{ticket}, $k1), 'the original key file is back in service';
+TkTest::stop_server($srv);

@@ -71,7 +71,14 @@ sub write_key_file {
     } elsif ($format eq 'nginx') {
         $data = key_bytes($keys[0], $keys[0]->{size} == 48);
     } elsif ($format eq 'text' || $format eq 'haproxy') {
-        $data = join '', map { MIME::Base64::encode_base64(key_bytes($_, $format eq 'haproxy'), '') . "\n" } @keys;
+        # text keys may carry validity windows: not_before / not_after (Unix seconds)
+        $data = join '', map {
+            my $k = $_;
+            MIME::Base64::encode_base64(key_bytes($k, $format eq 'haproxy'), '')
+                . join('', map { defined $k->{$_} ? " \L${\ ($_ =~ tr/_/-/r)}=$k->{$_}" : '' }
+                               qw(not_before not_after))
+                . "\n"
+        } @keys;
     } else {
         die "unknown format $format";
     }
@@ -125,8 +132,10 @@ sub read_key_file {
     local $/;
     my $data = <$fh>;
     my @blobs;
-    if ($data =~ /^[A-Za-z0-9+\/=\s]+$/) {
-        @blobs = map { MIME::Base64::decode_base64($_) } split /\s+/, $data;
+    if ($data !~ /[^\x20-\x7e\t\r\n]/) {
+        # text: the first word of each line that is not a comment
+        @blobs = map { MIME::Base64::decode_base64((split ' ', $_)[0]) }
+                 grep { /\S/ && !/^\s*#/ } split /\n/, $data;
     } else {
         my $len = length($data) == 80 ? 80 : 48;
         @blobs = map { substr($data, $_ * $len, $len) } 0 .. length($data) / $len - 1;
@@ -305,13 +314,49 @@ sub graceful_restart {
     my $pid_file = $o{pid_file} || t_path('logs/httpd.pid');
     my $log = $o{error_log} || error_log();
     my $before = generations($log);
-    chomp(my $pid = read_file($pid_file));
+    my $pid = server_pid($pid_file);
     kill 'USR1', $pid or die "cannot signal httpd $pid: $!";
     for (1 .. 200) {
         return 1 if generations($log) > $before;
         Time::HiRes::sleep(0.05);
     }
     die "httpd did not come back from a graceful restart";
+}
+
+# The pids of the processes whose parent is $parent (httpd's children and its watcher).
+sub child_pids {
+    my $parent = shift;
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        my ($pid, $ppid) = read_file($stat) =~ /^(\d+) \(.*\) \S (\d+)/s or next;
+        push @pids, $pid if $ppid == $parent;
+    }
+    return sort { $a <=> $b } @pids;
+}
+
+sub server_pid {
+    my $pid_file = shift || t_path('logs/httpd.pid');
+    chomp(my $pid = read_file($pid_file));
+    return $pid;
+}
+
+# Calls $check every 50 ms until it returns true or $seconds have passed; returns the
+# seconds it took, or undef on timeout.
+sub wait_until {
+    my ($seconds, $check) = @_;
+    my $start = Time::HiRes::time();
+    while (1) {
+        return Time::HiRes::time() - $start if $check->();
+        return undef if Time::HiRes::time() - $start > $seconds;
+        Time::HiRes::sleep(0.05);
+    }
+}
+
+# Occurrences of a pattern in a log, from byte offset $from.
+sub log_count {
+    my ($log, $re, $from) = @_;
+    my $n = () = substr(read_file($log), $from // 0) =~ /$re/g;
+    return $n;
 }
 
 # Runs `httpd -t` on a configuration; returns (exit status, output).

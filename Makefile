@@ -53,8 +53,9 @@ $(BUILD):
 unit-test: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
+# Ports chosen free at run time: another test server may hold Apache::Test's default.
 httpd-test: all
-	t/TEST -apxs $(APXS) -httpd $(HTTPD)
+	APACHE_TEST_PORT=$${APACHE_TEST_PORT:-select} t/TEST -apxs $(APXS) -httpd $(HTTPD)
 
 test: deps
 	$(MAKE) unit-test httpd-test

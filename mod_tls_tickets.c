@@ -22,6 +22,8 @@
 #include <http_core.h>
 #include <http_log.h>
 #include <http_main.h>
+#include <http_protocol.h>
+#include <http_request.h>
 #include <ap_listen.h>
 #include <ap_mpm.h>
 #include <mpm_common.h>
@@ -31,6 +33,7 @@
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
+#include "mod_status.h"
 #include "ssl_hooks.h"
 #include "tk_keyfile.h"
 #include "tk_ring.h"
@@ -74,17 +77,19 @@ typedef struct {
 
 /* Where a vhost's SSL_CTX finds its keys (SSL_CTX ex_data). */
 typedef struct {
-    const tk_store_t *store;
+    tk_store_t *store;
     unsigned int slot;
 } tk_binding;
 
 /* What survives a restart, when this DSO is unloaded and loaded again. */
 typedef struct {
     int ctx_index;          /* SSL_CTX ex_data slot of the tk_binding */
+    int ssl_index;          /* SSL ex_data slot of the connection's tk_ticket_note_t */
     apr_pool_t *pool;       /* as long-lived as the parent process */
-    apr_pool_t *store_pool; /* holds the store in service and its slot map */
+    apr_pool_t *store_pool; /* holds the store in service and its slot maps */
     tk_store_t *store;      /* the keys in service; NULL before the first configuration */
     apr_hash_t *slots;      /* "format:path" -> slot, of that store */
+    const char **slot_ids;  /* slot -> "format:path" (NULL for the automatic keys) */
 } tk_retained;
 
 /* What the watcher process needs; made by post_config in the configuration pool. */
@@ -105,7 +110,7 @@ typedef struct {
 } tk_watched_slot;
 
 static tk_retained *retained;
-static int ctx_index = -1;
+static int ctx_index = -1, ssl_index = -1;
 static int auto_keys_used; /* a vhost of this configuration uses the automatic keys */
 
 static tk_server_conf *conf_of(server_rec *s)
@@ -298,7 +303,9 @@ static int ticket_key_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_C
      * SNI selected. */
     const tk_binding *b = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
 
-    return b ? tk_ticket_crypt(b->store, b->slot, ssl, name, iv, cctx, hctx, enc) : 0;
+    return b ? tk_ticket_crypt(b->store, b->slot, ssl, SSL_get_ex_data(ssl, ssl_index), name,
+                               iv, cctx, hctx, enc)
+             : 0;
 }
 
 static int init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
@@ -325,6 +332,40 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
     return OK;
 }
 
+/* Per connection, before the handshake: where the ticket callback notes what it did, for
+ * the log variables (allocated here, so the callback allocates nothing). */
+static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
+{
+    tk_ticket_note_t *note;
+
+    if (is_proxy)
+        return DECLINED;
+    note = apr_pcalloc(c->pool, sizeof(*note));
+    SSL_set_ex_data(ssl, ssl_index, note);
+    ap_set_module_config(c->conn_config, &tls_tickets_module, note);
+    return OK;
+}
+
+/* The log variables of a request on a TLS connection whose client offered a ticket that
+ * a key in service opened (see the README). */
+static int set_log_variables(request_rec *r)
+{
+    const tk_ticket_note_t *note =
+        ap_get_module_config(r->connection->conn_config, &tls_tickets_module);
+    APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *var = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+    const char *resumed;
+
+    if (note == NULL || !note->opened || var == NULL)
+        return DECLINED;
+    /* A ticket can open yet not resume (another vhost's ticket, an expired session). */
+    resumed = var(r->pool, r->server, r->connection, r, (char *)"SSL_SESSION_RESUMED");
+    apr_table_setn(r->subprocess_env, "TLS_TICKET_RESUMED",
+                   resumed && strcmp(resumed, "Resumed") == 0 ? "1" : "0");
+    apr_table_setn(r->subprocess_env, "TLS_TICKET_KEY", note->key);
+    apr_table_setn(r->subprocess_env, "TLS_TICKET_RENEWED", note->renewed ? "1" : "0");
+    return DECLINED;
+}
+
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)pconf, (void)plog, (void)ptemp;
@@ -332,11 +373,13 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     if (retained == NULL) {
         retained = ap_retained_data_create(RETAINED_DATA_ID, sizeof(*retained));
         retained->ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+        retained->ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
         apr_pool_create(&retained->pool, ap_pglobal);
     }
     ctx_index = retained->ctx_index;
+    ssl_index = retained->ssl_index;
     auto_keys_used = 0;
-    return ctx_index < 0 ? HTTP_INTERNAL_SERVER_ERROR : OK;
+    return ctx_index < 0 || ssl_index < 0 ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
 static apr_interval_time_t auto_rotate_period(const tk_server_conf *conf)
@@ -366,17 +409,67 @@ static apr_status_t automatic_keys(tk_ring_t *ring, const tk_server_conf *conf, 
     return rv;
 }
 
+/* The slot of the store in service that held key file id, or -1. */
+static int slot_in_service(const char *id)
+{
+    void *slot =
+        retained->slots ? apr_hash_get(retained->slots, id, APR_HASH_KEY_STRING) : NULL;
+
+    return slot ? (int)(apr_uintptr_t)slot : -1;
+}
+
+/* Publishes ring in slot of the new store, carrying over from slot old of the store in
+ * service (-1: none) the time each key went into service and the counters. */
+static void carry_over(tk_store_t *store, unsigned int slot, tk_ring_t *ring, int old,
+                       tk_ring_t *scratch)
+{
+    tk_counters_t counters;
+    int known =
+        old >= 0 && tk_store_read(retained->store, (unsigned int)old, scratch) == APR_SUCCESS;
+
+    tk_ring_carry_since(ring, known ? scratch : NULL, apr_time_now());
+    if (old >= 0) {
+        tk_store_counters(retained->store, (unsigned int)old, &counters);
+        tk_store_add_counters(store, slot, &counters);
+    }
+    tk_store_publish(store, slot, ring);
+    tk_ring_wipe(scratch);
+}
+
+/* Counters of key files this configuration no longer names go to the retired record, so
+ * that totals never go down. */
+static void retire_counters(tk_store_t *store, apr_hash_t *files, apr_pool_t *ptemp)
+{
+    unsigned int retired = tk_store_nslots(store);
+    tk_counters_t counters;
+    apr_hash_index_t *hi;
+
+    if (retained->store == NULL)
+        return;
+    tk_store_counters(retained->store, tk_store_nslots(retained->store), &counters);
+    tk_store_add_counters(store, retired, &counters);
+    for (hi = apr_hash_first(ptemp, retained->slots); hi; hi = apr_hash_next(hi)) {
+        if (apr_hash_get(files, apr_hash_this_key(hi), APR_HASH_KEY_STRING) == NULL) {
+            tk_store_counters(retained->store,
+                              (unsigned int)(apr_uintptr_t)apr_hash_this_val(hi), &counters);
+            tk_store_add_counters(store, retired, &counters);
+        }
+    }
+}
+
 /* Before mod_ssl's post_config (which runs init_server): a new store with the keys of
  * this configuration, replacing the one in service. */
 static int make_store(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *files = key_files_of(pconf);
     unsigned int nslots = apr_hash_count(files) + 1, slot = AUTO_SLOT + 1;
+    int restart = ap_state_query(AP_SQ_CONFIG_GEN) > 0;
     apr_pool_t *store_pool;
     apr_hash_index_t *hi;
     tk_store_t *store;
     apr_hash_t *slots;
-    tk_ring_t *ring;
+    const char **slot_ids;
+    tk_ring_t *ring, *scratch;
     apr_status_t rv;
 
     (void)plog;
@@ -389,18 +482,25 @@ static int make_store(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     slots = apr_hash_make(store_pool);
+    slot_ids = apr_pcalloc(store_pool, nslots * sizeof(*slot_ids));
+    scratch = tk_ring_create(ptemp);
     for (hi = apr_hash_first(ptemp, files); hi; hi = apr_hash_next(hi), slot++) {
         tk_key_file *file = apr_hash_this_val(hi);
 
         file->slot = slot;
-        tk_store_publish(store, slot, file->ring);
-        apr_hash_set(slots, apr_pstrdup(store_pool, file->id), APR_HASH_KEY_STRING,
-                     (void *)(apr_uintptr_t)slot);
+        slot_ids[slot] = apr_pstrdup(store_pool, file->id);
+        apr_hash_set(slots, slot_ids[slot], APR_HASH_KEY_STRING, (void *)(apr_uintptr_t)slot);
+        carry_over(store, slot, file->ring, slot_in_service(file->id), scratch);
+        if (restart && file->kept_because)
+            tk_store_count(store, slot, TK_COUNT_RELOAD_ERRORS);
+        else if (restart)
+            tk_store_note_reload(store, slot, apr_time_now());
     }
     ring = tk_ring_create(ptemp);
     if (automatic_keys(ring, conf_of(s), s) == APR_SUCCESS)
-        tk_store_publish(store, AUTO_SLOT, ring);
+        carry_over(store, AUTO_SLOT, ring, retained->store ? AUTO_SLOT : -1, scratch);
     tk_ring_wipe(ring);
+    retire_counters(store, files, ptemp);
 
     /* Children of the previous generation keep their own mapping of the old store. */
     if (retained->store_pool)
@@ -408,6 +508,7 @@ static int make_store(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
     retained->store_pool = store_pool;
     retained->store = store;
     retained->slots = slots;
+    retained->slot_ids = slot_ids;
     return OK;
 }
 
@@ -469,7 +570,8 @@ static void publish(tk_store_t *store, unsigned int slot, const tk_ring_t *ring)
     sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-static void watcher_tick(tk_watcher *w, apr_pool_t *p, pid_t parent, tk_ring_t *ring)
+static void watcher_tick(tk_watcher *w, apr_pool_t *p, pid_t parent, tk_ring_t *ring,
+                         tk_ring_t *previous)
 {
     apr_time_t now = apr_time_now();
     int i, rotated;
@@ -480,10 +582,16 @@ static void watcher_tick(tk_watcher *w, apr_pool_t *p, pid_t parent, tk_ring_t *
         tk_watch_event_e ev = tk_watch_check(&f->file, p, now, ring, &why);
 
         log_watch_event(ev, f, ring, why, w->reload, w->s);
-        if (ev == TK_WATCH_NEW_KEYS && w->reload == RELOAD_LIVE)
+        if (ev == TK_WATCH_NEW_KEYS && w->reload == RELOAD_LIVE) {
+            if (tk_store_read(w->store, f->slot, previous) == APR_SUCCESS)
+                tk_ring_carry_since(ring, previous, now);
             publish(w->store, f->slot, ring);
-        else if (ev == TK_WATCH_NEW_KEYS && w->reload == RELOAD_GRACEFUL)
-            kill(parent, AP_SIG_GRACEFUL);
+            tk_store_note_reload(w->store, f->slot, now);
+        } else if (ev == TK_WATCH_NEW_KEYS && w->reload == RELOAD_GRACEFUL) {
+            kill(parent, AP_SIG_GRACEFUL); /* the restart reads, publishes and counts */
+        } else if (ev == TK_WATCH_REFUSED || ev == TK_WATCH_VANISHED) {
+            tk_store_count(w->store, f->slot, TK_COUNT_RELOAD_ERRORS);
+        }
         if (w->reload == RELOAD_LIVE)
             check_sealing_key(f, w->store, now, ring, w->s);
     }
@@ -492,12 +600,14 @@ static void watcher_tick(tk_watcher *w, apr_pool_t *p, pid_t parent, tk_ring_t *
             APR_SUCCESS &&
         rotated) {
         publish(w->store, AUTO_SLOT, ring);
+        tk_store_note_reload(w->store, AUTO_SLOT, now);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
                      "automatic ticket keys rotated: sealing with key %s, the previous key "
                      "opens for one more period",
                      ring->keys[0].fingerprint);
     }
     tk_ring_wipe(ring);
+    tk_ring_wipe(previous);
 }
 
 /* The watcher process: root, like the parent, so that it reads the key files; no
@@ -507,7 +617,7 @@ static void watcher_main(tk_watcher *w, apr_pool_t *pconf)
     static const int reset[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH, SIGPIPE};
     pid_t parent = getppid();
     apr_pool_t *p;
-    tk_ring_t ring;
+    tk_ring_t ring, previous;
     sigset_t none;
     unsigned int i;
 
@@ -520,7 +630,7 @@ static void watcher_main(tk_watcher *w, apr_pool_t *pconf)
     while (getppid() == parent) {
         apr_sleep(w->interval);
         apr_pool_clear(p);
-        watcher_tick(w, p, parent, &ring);
+        watcher_tick(w, p, parent, &ring, &previous);
     }
     _exit(0); /* no pool cleanup: they belong to the parent */
 }
@@ -620,6 +730,108 @@ static int start_work(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
     return OK;
 }
 
+/* The slots in use: every key file, and the automatic keys if a vhost uses them. */
+static int slot_in_use(unsigned int slot)
+{
+    return slot != AUTO_SLOT || auto_keys_used;
+}
+
+static const char *slot_name(unsigned int slot)
+{
+    return slot == AUTO_SLOT ? "(automatic keys)" : strchr(retained->slot_ids[slot], ':') + 1;
+}
+
+static void status_keys(request_rec *r, const tk_ring_t *ring, apr_time_t now)
+{
+    int sealing = tk_ring_sealing_index(ring, now);
+    char nb[TK_TIME_TEXT_LEN], na[TK_TIME_TEXT_LEN];
+    unsigned int i;
+
+    ap_rputs("<table><tr><th>key</th><th>cipher</th><th>not-before</th><th>not-after</th>"
+             "<th>now</th></tr>\n",
+             r);
+    for (i = 0; i < ring->nkeys; i++) {
+        const tk_key_t *key = &ring->keys[i];
+
+        strcpy(nb, "-");
+        strcpy(na, "-");
+        if (key->not_before)
+            tk_time_format(key->not_before, nb);
+        if (key->not_after)
+            tk_time_format(key->not_after, na);
+        ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+                   key->fingerprint, key->size == TK_KEY_80 ? "AES-256" : "AES-128", nb, na,
+                   (int)i == sealing           ? "seals"
+                   : tk_key_can_open(key, now) ? "opens"
+                                               : "expired");
+    }
+    ap_rputs("</table>\n", r);
+}
+
+/* server-status: the counters in total (the ?auto keys) and, in HTML, per key file with
+ * its keys by fingerprint.  No key byte. */
+static int status_hook(request_rec *r, int flags)
+{
+    static const char *const names[TK_COUNTERS] = {
+        "TLSTicketsSealed",     "TLSTicketsResumed",   "TLSTicketsRenewed",
+        "TLSTicketsUnknownKey", "TLSTicketKeyReloads", "TLSTicketKeyReloadErrors",
+    };
+    tk_store_t *store = retained ? retained->store : NULL;
+    apr_time_t now = apr_time_now(), last_reload = 0;
+    apr_interval_time_t oldest = 0;
+    apr_uint64_t total[TK_COUNTERS] = {0};
+    tk_counters_t c;
+    tk_ring_t *ring;
+    unsigned int slot, i;
+
+    if (store == NULL)
+        return OK;
+    ring = apr_palloc(r->pool, sizeof(*ring));
+    if (!(flags & AP_STATUS_SHORT))
+        ap_rputs("<hr />\n<h2>TLS session tickets (mod_tls_tickets)</h2>\n", r);
+    for (slot = 0; slot <= tk_store_nslots(store); slot++) {
+        int retired = slot == tk_store_nslots(store);
+        const tk_key_t *sealing = NULL;
+
+        if (!retired && !slot_in_use(slot))
+            continue;
+        tk_store_counters(store, slot, &c);
+        for (i = 0; i < TK_COUNTERS; i++)
+            total[i] += c.n[i];
+        if (c.last_reload > last_reload)
+            last_reload = c.last_reload;
+        if (!retired && tk_store_read(store, slot, ring) == APR_SUCCESS &&
+            (sealing = tk_ring_sealing_key(ring, now)) != NULL &&
+            tk_key_sealing_age(sealing, now) > oldest)
+            oldest = tk_key_sealing_age(sealing, now);
+        if (!(flags & AP_STATUS_SHORT) && !retired) {
+            ap_rprintf(r, "<h3>%s</h3>\n<p>sealing key %s, %" APR_TIME_T_FMT " s old; ",
+                       ap_escape_html(r->pool, slot_name(slot)),
+                       sealing ? sealing->fingerprint : "(none)",
+                       sealing ? apr_time_sec(tk_key_sealing_age(sealing, now)) : 0);
+            for (i = 0; i < TK_COUNTERS; i++)
+                ap_rprintf(r, "%s %s: %" APR_UINT64_T_FMT, i ? "," : "", names[i], c.n[i]);
+            ap_rputs("</p>\n", r);
+            status_keys(r, ring, now);
+        }
+        tk_ring_wipe(ring);
+    }
+    if (flags & AP_STATUS_SHORT) {
+        for (i = 0; i < TK_COUNTERS; i++)
+            ap_rprintf(r, "%s: %" APR_UINT64_T_FMT "\n", names[i], total[i]);
+        ap_rprintf(r, "TLSTicketKeyAge: %" APR_TIME_T_FMT "\n", apr_time_sec(oldest));
+        ap_rprintf(r, "TLSTicketKeyLastReload: %" APR_TIME_T_FMT "\n",
+                   apr_time_sec(last_reload));
+    } else {
+        ap_rputs("<p>Totals:", r);
+        for (i = 0; i < TK_COUNTERS; i++)
+            ap_rprintf(r, "%s %s: %" APR_UINT64_T_FMT, i ? "," : "", names[i], total[i]);
+        ap_rprintf(r, "; oldest sealing key %" APR_TIME_T_FMT " s.</p>\n",
+                   apr_time_sec(oldest));
+    }
+    return OK;
+}
+
 static void register_hooks(apr_pool_t *p)
 {
     static const char *const ssl[] = {"mod_ssl.c", NULL};
@@ -628,7 +840,10 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(make_store, NULL, ssl, APR_HOOK_MIDDLE);
     ap_hook_post_config(start_work, ssl, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(set_log_variables, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 static const command_rec commands[] = {

@@ -22,6 +22,11 @@ int tk_key_can_seal(const tk_key_t *key, apr_time_t now)
            (key->not_before == TK_TIME_NONE || key->not_before <= now);
 }
 
+apr_interval_time_t tk_key_sealing_age(const tk_key_t *key, apr_time_t now)
+{
+    return now - (key->not_before > key->since ? key->not_before : key->since);
+}
+
 static apr_status_t ring_cleanup(void *ring)
 {
     tk_ring_wipe(ring);
@@ -124,6 +129,24 @@ const tk_key_t *tk_ring_find(const tk_ring_t *ring, const unsigned char *name, a
     return NULL;
 }
 
+void tk_ring_carry_since(tk_ring_t *ring, const tk_ring_t *previous, apr_time_t now)
+{
+    unsigned int i, j;
+
+    for (i = 0; i < key_count(ring); i++) {
+        tk_key_t *key = &ring->keys[i];
+
+        key->since = now;
+        for (j = 0; previous && j < key_count(previous); j++) {
+            if (memcmp(previous->keys[j].name, key->name, TK_KEY_NAME_LEN) == 0 &&
+                previous->keys[j].since) {
+                key->since = previous->keys[j].since;
+                break;
+            }
+        }
+    }
+}
+
 apr_status_t tk_ring_auto_rotate(tk_ring_t *ring, apr_time_t now, apr_interval_time_t period,
                                  tk_key_size_e size, int *rotated)
 {
@@ -138,6 +161,7 @@ apr_status_t tk_ring_auto_rotate(tk_ring_t *ring, apr_time_t now, apr_interval_t
     if (tk_key_generate(&next.keys[0], size) != APR_SUCCESS)
         return APR_EGENERAL;
     next.keys[0].not_before = now;
+    next.keys[0].since = now;
     next.nkeys = 1;
     if (sealing >= 0)
         ring->keys[sealing].not_after = now + period;

@@ -33,6 +33,7 @@ typedef struct tk_key_t {
     tk_key_size_e size;
     apr_time_t not_before; /* seals from then on; TK_TIME_NONE: always could */
     apr_time_t not_after;  /* neither seals nor opens from then on; TK_TIME_NONE: never ends */
+    apr_time_t since;      /* when it was first put in service (not part of key files) */
     char fingerprint[TK_FINGERPRINT_LEN]; /* set by tk_ring_add() and tk_ring_generate() */
 } tk_key_t;
 
@@ -54,6 +55,14 @@ int tk_key_can_seal(const tk_key_t *key, apr_time_t now);
  * is still ahead already opens, so that a server whose clock runs late opens the
  * tickets of one whose clock runs early. */
 int tk_key_can_open(const tk_key_t *key, apr_time_t now);
+
+/* How long key has been the sealing key at time now: since it was put in service or
+ * reached its not_before, whichever came last. */
+apr_interval_time_t tk_key_sealing_age(const tk_key_t *key, apr_time_t now);
+
+/* Sets each key's since: that of the key of the same name in previous (a ring in
+ * service until now; may be NULL), or now for a key new to service. */
+void tk_ring_carry_since(tk_ring_t *ring, const tk_ring_t *previous, apr_time_t now);
 
 /* An empty ring from pool p; its keys are wiped (OPENSSL_cleanse) when p goes. */
 tk_ring_t *tk_ring_create(apr_pool_t *p);

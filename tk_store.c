@@ -17,7 +17,8 @@ typedef struct {
 
 struct tk_store_t {
     unsigned int nslots;
-    tk_slot_t *slots; /* in the shared segment */
+    tk_slot_t *slots;        /* in the shared segment */
+    tk_counters_t *counters; /* nslots + 1 (the retired record), after the slots */
 };
 
 apr_status_t tk_store_create(tk_store_t **store, unsigned int nslots, apr_pool_t *p)
@@ -27,13 +28,15 @@ apr_status_t tk_store_create(tk_store_t **store, unsigned int nslots, apr_pool_t
     tk_store_t *st;
 
     /* Anonymous: inherited by every child forked afterwards, reachable by no other. */
-    rv = apr_shm_create(&shm, nslots * sizeof(tk_slot_t), NULL, p);
+    rv = apr_shm_create(&shm, nslots * sizeof(tk_slot_t) + (nslots + 1) * sizeof(tk_counters_t),
+                        NULL, p);
     if (rv != APR_SUCCESS)
         return rv;
     st = apr_palloc(p, sizeof(*st));
     st->nslots = nslots;
     st->slots = apr_shm_baseaddr_get(shm);
-    memset(st->slots, 0, nslots * sizeof(tk_slot_t));
+    st->counters = (tk_counters_t *)(st->slots + nslots);
+    memset(st->slots, 0, apr_shm_size_get(shm));
     *store = st;
     return APR_SUCCESS;
 }
@@ -51,12 +54,44 @@ unsigned int tk_store_nslots(const tk_store_t *store)
 void tk_store_publish(tk_store_t *store, unsigned int slot, const tk_ring_t *ring)
 {
     tk_slot_t *s = &store->slots[slot];
-    apr_uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+    /* Odd, even when a writer died mid-write and left seq odd. */
+    apr_uint32_t begin = (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1) | 1;
 
-    __atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->seq, begin, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE); /* odd seq is seen before any new byte */
     s->ring = *ring;
-    __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->seq, begin + 1, __ATOMIC_RELEASE);
+}
+
+void tk_store_count(tk_store_t *store, unsigned int slot, tk_counter_e which)
+{
+    __atomic_fetch_add(&store->counters[slot].n[which], 1, __ATOMIC_RELAXED);
+}
+
+void tk_store_note_reload(tk_store_t *store, unsigned int slot, apr_time_t when)
+{
+    tk_store_count(store, slot, TK_COUNT_RELOADS);
+    __atomic_store_n(&store->counters[slot].last_reload, when, __ATOMIC_RELAXED);
+}
+
+void tk_store_counters(const tk_store_t *store, unsigned int slot, tk_counters_t *out)
+{
+    unsigned int i;
+
+    for (i = 0; i < TK_COUNTERS; i++)
+        out->n[i] = __atomic_load_n(&store->counters[slot].n[i], __ATOMIC_RELAXED);
+    out->last_reload = __atomic_load_n(&store->counters[slot].last_reload, __ATOMIC_RELAXED);
+}
+
+void tk_store_add_counters(tk_store_t *store, unsigned int slot, const tk_counters_t *in)
+{
+    apr_time_t last = __atomic_load_n(&store->counters[slot].last_reload, __ATOMIC_RELAXED);
+    unsigned int i;
+
+    for (i = 0; i < TK_COUNTERS; i++)
+        __atomic_fetch_add(&store->counters[slot].n[i], in->n[i], __ATOMIC_RELAXED);
+    if (in->last_reload > last)
+        __atomic_store_n(&store->counters[slot].last_reload, in->last_reload, __ATOMIC_RELAXED);
 }
 
 /* Runs body on slot's ring until it ran without a write overlapping it; body's result is

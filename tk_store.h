@@ -16,10 +16,26 @@
 
 typedef struct tk_store_t tk_store_t;
 
-/* A store of nslots empty slots, in shared memory that lives as long as pool p (and
- * in the processes forked meanwhile, for as long as they run).  The memory is not wiped
- * when p goes, since children forked earlier may still read it; the kernel zeroes it
- * once the last of them has gone.  tk_store_wipe() wipes it at once. */
+/* What the counters of a slot count. */
+typedef enum {
+    TK_COUNT_SEALED,        /* tickets sealed */
+    TK_COUNT_RESUMED,       /* tickets opened with the sealing key */
+    TK_COUNT_RENEWED,       /* tickets opened with another key (a fresh ticket follows) */
+    TK_COUNT_UNKNOWN_KEY,   /* tickets naming no key in service (full handshake) */
+    TK_COUNT_RELOADS,       /* keys put in service after the start (live or at a restart) */
+    TK_COUNT_RELOAD_ERRORS, /* changed files refused, files gone unreadable */
+    TK_COUNTERS
+} tk_counter_e;
+
+typedef struct {
+    apr_uint64_t n[TK_COUNTERS];
+    apr_time_t last_reload; /* 0: none yet */
+} tk_counters_t;
+
+/* A store of nslots empty slots (and a record of retired counters), in shared memory that lives
+ * as long as pool p (and in the processes forked meanwhile, for as long as they run).  The
+ * memory is not wiped when p goes, since children forked earlier may still read it; the kernel
+ * zeroes it once the last of them has gone.  tk_store_wipe() wipes it at once. */
 apr_status_t tk_store_create(tk_store_t **store, unsigned int nslots, apr_pool_t *p);
 
 /* Wipes every slot, in every process that maps the store. */
@@ -33,6 +49,20 @@ void tk_store_publish(tk_store_t *store, unsigned int slot, const tk_ring_t *rin
 /* Copies the ring in service in slot (writer side, e.g. to carry keys over a restart).
  * Returns APR_EBUSY when no consistent copy could be made (a writer died mid-write). */
 apr_status_t tk_store_read(const tk_store_t *store, unsigned int slot, tk_ring_t *ring);
+
+/* Adds one to a counter of slot; any process, no lock. */
+void tk_store_count(tk_store_t *store, unsigned int slot, tk_counter_e which);
+
+/* Counts a reload of slot at time when. */
+void tk_store_note_reload(tk_store_t *store, unsigned int slot, apr_time_t when);
+
+/* Reads the counters of slot, or of the retired record (slot == tk_store_nslots()). */
+void tk_store_counters(const tk_store_t *store, unsigned int slot, tk_counters_t *out);
+
+/* Adds counters to those of slot, or of the retired record: carries counts over a
+ * restart, into the slot of the same key file or, for a file no longer configured, into
+ * the retired record, so that totals never go down. */
+void tk_store_add_counters(tk_store_t *store, unsigned int slot, const tk_counters_t *in);
 
 /* Hot path: copies the key of slot that seals at time now into *key.  Returns 1, or 0
  * when there is none (or no consistent read could be made). */

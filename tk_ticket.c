@@ -40,8 +40,9 @@ static int seal(const tk_key_t *key, unsigned char *name, unsigned char *iv,
     return 1;
 }
 
-int tk_ticket_crypt(const tk_store_t *store, unsigned int slot, SSL *ssl, unsigned char *name,
-                    unsigned char *iv, EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+int tk_ticket_crypt(tk_store_t *store, unsigned int slot, SSL *ssl, tk_ticket_note_t *note,
+                    unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cctx,
+                    EVP_MAC_CTX *hctx, int enc)
 {
     apr_time_t now = apr_time_now();
     tk_key_t key;
@@ -53,12 +54,21 @@ int tk_ticket_crypt(const tk_store_t *store, unsigned int slot, SSL *ssl, unsign
         if (!tk_store_sealing_key(store, slot, now, &key))
             return 0;
         rv = seal(&key, name, iv, cctx, hctx);
+        if (rv == 1)
+            tk_store_count(store, slot, TK_COUNT_SEALED);
     } else if (!tk_store_find_key(store, slot, name, now, &key, &is_sealing)) {
+        tk_store_count(store, slot, TK_COUNT_UNKNOWN_KEY);
         return 0;
     } else if (!set_mac_key(&key, hctx) ||
                EVP_DecryptInit_ex(cctx, key_cipher(&key), NULL, key.aes_key, iv) != 1) {
         rv = -1;
     } else {
+        tk_store_count(store, slot, is_sealing ? TK_COUNT_RESUMED : TK_COUNT_RENEWED);
+        if (note) {
+            note->opened = 1;
+            note->renewed = !is_sealing;
+            memcpy(note->key, key.fingerprint, TK_FINGERPRINT_LEN);
+        }
         /* A TLS 1.3 client uses a ticket once (RFC 8446, C.4), and OpenSSL sends no new
          * ticket after a TLS 1.3 resumption when the callback returns 1. */
         rv = (is_sealing && SSL_version(ssl) < TLS1_3_VERSION) ? 1 : 2;

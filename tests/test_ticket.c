@@ -11,12 +11,13 @@
 
 /* --- tickets through real handshakes, over an in-memory BIO pair --- */
 
-static tk_store_t *server_store; /* slot 0 holds the keys the server's callback uses */
+static tk_store_t *server_store;   /* slot 0 holds the keys the server's callback uses */
+static tk_ticket_note_t last_note; /* what the callback noted last */
 
 static int test_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
                           EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-    return tk_ticket_crypt(server_store, 0, ssl, name, iv, cctx, hctx, enc);
+    return tk_ticket_crypt(server_store, 0, ssl, &last_note, name, iv, cctx, hctx, enc);
 }
 
 /* Puts ring in service for the server. */
@@ -220,10 +221,82 @@ static void no_keys_means_no_ticket(void)
     SSL_CTX_free(sctx);
 }
 
+static apr_uint64_t count(tk_counter_e which)
+{
+    tk_counters_t c;
+
+    tk_store_counters(server_store, 0, &c);
+    return c.n[which];
+}
+
+/* Runs one handshake and returns how much each counter moved. */
+static handshake_result counted(SSL_CTX *sctx, int version, SSL_SESSION *offer,
+                                apr_uint64_t *moved)
+{
+    apr_uint64_t before[TK_COUNTERS];
+    handshake_result r;
+    int i;
+
+    for (i = 0; i < TK_COUNTERS; i++)
+        before[i] = count((tk_counter_e)i);
+    memset(&last_note, 0, sizeof(last_note));
+    r = connect_once(sctx, version, offer);
+    for (i = 0; i < TK_COUNTERS; i++)
+        moved[i] = count((tk_counter_e)i) - before[i];
+    return r;
+}
+
+static void counters_and_notes_say_what_the_callback_did(void)
+{
+    tk_key_t old_key = make_key(12, TK_KEY_48), new_key = make_key(13, TK_KEY_48);
+    tk_key_t rotated[2] = {new_key, old_key};
+    SSL_CTX *sctx = server_ctx();
+    tk_ring_t before, after, other;
+    apr_uint64_t m[TK_COUNTERS];
+    handshake_result full, again;
+    tk_key_t stranger = make_key(14, TK_KEY_48);
+    unsigned int v;
+
+    ring_of(&before, &old_key, 1);
+    ring_of(&after, rotated, 2);
+    ring_of(&other, &stranger, 1);
+    for (v = 0; v < 2; v++) {
+        serve(&before);
+        full = counted(sctx, versions[v], NULL, m);
+        /* OpenSSL sends one ticket after a TLS 1.2 handshake, two after a TLS 1.3 one */
+        CHECK(m[TK_COUNT_SEALED] == (v ? 2 : 1) && m[TK_COUNT_RESUMED] == 0);
+        CHECK(!last_note.opened);
+
+        again = counted(sctx, versions[v], full.session, m);
+        CHECK(again.reused && m[TK_COUNT_RESUMED] == 1 && m[TK_COUNT_RENEWED] == 0);
+        CHECK(last_note.opened && !last_note.renewed);
+        CHECK_STR(last_note.key, before.keys[0].fingerprint);
+        /* no fresh ticket after a TLS 1.2 resumption with the sealing key; one in TLS 1.3 */
+        CHECK(m[TK_COUNT_SEALED] == v);
+        SSL_SESSION_free(again.session);
+
+        serve(&after);
+        again = counted(sctx, versions[v], full.session, m);
+        CHECK(again.reused && m[TK_COUNT_RENEWED] == 1 && m[TK_COUNT_RESUMED] == 0);
+        CHECK(m[TK_COUNT_SEALED] == 1); /* the renewal */
+        CHECK(last_note.opened && last_note.renewed);
+        CHECK_STR(last_note.key, after.keys[1].fingerprint);
+        SSL_SESSION_free(again.session);
+
+        serve(&other);
+        again = counted(sctx, versions[v], full.session, m);
+        CHECK(!again.reused && m[TK_COUNT_UNKNOWN_KEY] == 1 && !last_note.opened);
+        SSL_SESSION_free(again.session);
+        SSL_SESSION_free(full.session);
+    }
+    SSL_CTX_free(sctx);
+}
+
 void ticket_tests(void)
 {
     RUN(tickets_sealed_with_the_key_and_resumed);
     RUN(ticket_of_an_older_key_resumes_and_is_renewed);
     RUN(ticket_of_an_unknown_key_gets_a_full_handshake);
     RUN(no_keys_means_no_ticket);
+    RUN(counters_and_notes_say_what_the_callback_did);
 }

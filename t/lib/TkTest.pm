@@ -375,7 +375,7 @@ sub httpd_t {
 # The module lines every configuration made here starts with.
 sub base_modules {
     my $dir = apxs_query('LIBEXECDIR');
-    my @mods = qw(mpm_event authz_core mime dir ssl socache_shmcb);
+    my @mods = qw(mpm_event authz_core mime dir ssl socache_shmcb status);
     my $conf = join '', map { "LoadModule ${_}_module $dir/mod_$_.so\n" } @mods;
     return $conf . "LoadModule tls_tickets_module " . module_path('mod_tls_tickets.so') . "\n";
 }
@@ -387,6 +387,23 @@ sub base_httpd_conf {
     return $path;
 }
 
+# GET over plain HTTP; returns the body.
+sub http_get {
+    my ($port, $path) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 10)
+        or return '';
+    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    local $/;
+    my $resp = <$s> // '';
+    return (split /\r\n\r\n/, $resp, 2)[1] // '';
+}
+
+# server-status?auto as a hash.
+sub status_auto {
+    my $port = shift;
+    return { map { /^([^:]+): (.*)$/ ? ($1 => $2) : () } split /\n/, http_get($port, '/server-status?auto') };
+}
+
 sub free_port {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1)
         or die "no free port: $!";
@@ -396,8 +413,9 @@ sub free_port {
 }
 
 # An extra httpd, for a configuration the main server cannot have at the same time.
-# body is the configuration after the global lines; @PORT@ and @T@ in it are replaced.
-# Returns { port, dir, conf, pid_file, error_log }; stop it with stop_server().
+# body is the configuration after the global lines; @PORT@ and @T@ in it are replaced,
+# and @PORT2@ by a second free port (which the body must Listen on itself).
+# Returns { port, port2, dir, conf, pid_file, error_log }; stop it with stop_server().
 sub start_server {
     my ($name, $body) = @_;
     my $dir = t_path('tmp', $name);
@@ -405,8 +423,10 @@ sub start_server {
     File::Path::make_path("$dir/htdocs");
     chmod 0755, $dir, "$dir/htdocs";
     my $port = free_port();
+    my $port2 = free_port();
     my $user = $> == 0 ? "User nobody\nGroup nogroup\n" : '';
     $body =~ s/\@PORT\@/$port/g;
+    $body =~ s/\@PORT2\@/$port2/g;
     $body =~ s/\@T\@/$T_DIR/g;
     my $conf = <<"EOF" . $body;
 ${\ base_modules()}
@@ -422,10 +442,11 @@ StartServers 1
 TypesConfig /dev/null
 EOF
     write_file("$dir/httpd.conf", $conf, 0644);
-    my $srv = { port => $port, dir => $dir, conf => "$dir/httpd.conf",
+    my $srv = { port => $port, port2 => $port2, dir => $dir, conf => "$dir/httpd.conf",
                 pid_file => "$dir/httpd.pid", error_log => "$dir/error_log" };
     system(httpd(), '-f', $srv->{conf}, '-k', 'start') == 0
         or die "httpd $name did not start: " . read_file($srv->{error_log});
+    $running{$srv->{conf}} = $srv;
     for (1 .. 200) {
         if (generations($srv->{error_log}) > 0
             && IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)) {
@@ -436,8 +457,13 @@ EOF
     die "httpd $name is not answering: " . read_file($srv->{error_log});
 }
 
+# Servers started here and not stopped yet: a test that dies does not leave them running.
+my %running;
+END { stop_server($_) for values %running }
+
 sub stop_server {
     my $srv = shift;
+    delete $running{$srv->{conf}};
     system(httpd(), '-f', $srv->{conf}, '-k', 'stop');
     for (1 .. 200) {
         return unless -e $srv->{pid_file};

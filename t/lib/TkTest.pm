@@ -412,6 +412,10 @@ sub free_port {
     return $port;
 }
 
+# Servers started here and not stopped yet: a test that dies does not leave them running.
+my %running;
+END { stop_server($_) for values %running }
+
 # An extra httpd, for a configuration the main server cannot have at the same time.
 # body is the configuration after the global lines; @PORT@ and @T@ in it are replaced,
 # and @PORT2@ by a second free port (which the body must Listen on itself).
@@ -456,10 +460,6 @@ EOF
     }
     die "httpd $name is not answering: " . read_file($srv->{error_log});
 }
-
-# Servers started here and not stopped yet: a test that dies does not leave them running.
-my %running;
-END { stop_server($_) for values %running }
 
 sub stop_server {
     my $srv = shift;

@@ -19,7 +19,7 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 TOOL      = $(BUILD)/tls-ticket-keys
 
-.PHONY: all deps install test unit-test httpd-test demo clean format
+.PHONY: all deps install test unit-test httpd-test demo clean format fuzz test-asan asan-build
 
 all: mod_tls_tickets.la $(TOOL)
 
@@ -54,8 +54,14 @@ unit-test: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 # Ports chosen free at run time: another test server may hold Apache::Test's default.
+# HTTPD and TK_MODULE_DIR (where the modules are) reach the tests' own httpd instances;
+# -configure first, so that a module or httpd other than last time's is taken.
+HTTPD_TEST = APACHE_TEST_PORT=$${APACHE_TEST_PORT:-select} HTTPD=$(HTTPD) \
+             t/TEST -apxs $(APXS) -httpd $(HTTPD)
+
 httpd-test: all
-	APACHE_TEST_PORT=$${APACHE_TEST_PORT:-select} t/TEST -apxs $(APXS) -httpd $(HTTPD)
+	@$(MAKE) -s httpd-test-configure
+	$(HTTPD_TEST)
 
 test: deps
 	$(MAKE) unit-test httpd-test
@@ -63,6 +69,70 @@ test: deps
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh
+
+# --- fuzzing (clang's libFuzzer, with ASan and UBSan) -----------------------------------
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_TARGETS  = keyfile
+
+$(BUILD)/fuzz-keyfile: tests/fuzz/fuzz_keyfile.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I. $(APR_CFLAGS) -o $@ tests/fuzz/fuzz_keyfile.c \
+	    tk_keyfile.c tk_ring.c $(APR_LIBS) -lssl -lcrypto
+
+# Each target runs FUZZ_SECONDS from the committed seeds; any finding fails the run.
+fuzz:
+	@scripts/install-deps.sh clang libclang-rt-14-dev
+	$(MAKE) $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz-corpus/$$t && \
+	    echo "fuzz-$$t: $(FUZZ_SECONDS) s" && \
+	    $(BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/fuzz-$$t- $(BUILD)/fuzz-corpus/$$t tests/fuzz/corpus/$$t \
+	        > $(BUILD)/fuzz-$$t.log 2>&1 || { tail -40 $(BUILD)/fuzz-$$t.log; exit 1; }; \
+	    grep -E "^Done|number_of_executed_units" $(BUILD)/fuzz-$$t.log; \
+	done
+
+# --- the whole suite against modules built with ASan and UBSan ---------------------------
+
+ASAN_DIR     = $(BUILD)/asan
+ASAN_CFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_RUNTIME = $(shell $(CC) -print-file-name=libasan.so)
+ASAN_REPORTS = $(CURDIR)/$(ASAN_DIR)/reports
+
+# The modules are built from a copy of the sources, so their objects do not mix with the
+# normal build; httpd is not instrumented, so a wrapper preloads the ASan runtime.
+asan-build: | $(BUILD)
+	rm -rf $(ASAN_DIR)/src && mkdir -p $(ASAN_DIR)/src && cp *.c *.h $(ASAN_DIR)/src/
+	cd $(ASAN_DIR)/src && $(APXS) -c $(addprefix -Wc$(,),$(WARN) $(ASAN_CFLAGS)) \
+	    -o mod_tls_tickets.la mod_tls_tickets.c $(TK_CORE) -lasan -lubsan -lssl -lcrypto \
+	    > ../apxs.log 2>&1 || { cat ../apxs.log; exit 1; }
+	printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$$@"\n' "$(ASAN_RUNTIME)" "$(HTTPD)" > $(ASAN_DIR)/httpd
+	chmod 755 $(ASAN_DIR)/httpd
+	$(CC) $(UNIT_CFLAGS) $(ASAN_CFLAGS) -o $(ASAN_DIR)/unit-tests $(UNIT_SRC) $(TK_CORE) \
+	    $(APR_LIBS) -lssl -lcrypto
+
+# Zero reports: the sanitizers write each report to a file in ASAN_REPORTS.
+test-asan: deps
+	$(MAKE) all asan-build
+	rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS) && chmod 777 $(ASAN_REPORTS)
+	ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_REPORTS)/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan \
+	    $(ASAN_DIR)/unit-tests
+	ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_REPORTS)/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan \
+	TK_MODULE_DIR=$(CURDIR)/$(ASAN_DIR)/src/.libs \
+	    $(MAKE) httpd-test HTTPD=$(CURDIR)/$(ASAN_DIR)/httpd
+	@if ls $(ASAN_REPORTS) | grep -q . || \
+	    grep -l -E "AddressSanitizer|runtime error:" t/logs/error_log t/tmp/*/error_log; then \
+	    echo "sanitizer reports:"; cat $(ASAN_REPORTS)/* 2>/dev/null; exit 1; \
+	else echo "test-asan: no sanitizer report"; fi
+	@$(MAKE) -s httpd-test-configure
+
+# Puts the normal build back into the Apache::Test configuration.
+httpd-test-configure:
+	@$(HTTPD_TEST) -configure > $(BUILD)/configure.log 2>&1 || { cat $(BUILD)/configure.log; exit 1; }
 
 format:
 	clang-format -i *.c *.h tests/*.c tests/*.h tools/*.c

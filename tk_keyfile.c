@@ -195,25 +195,32 @@ static apr_status_t decode_key_token(apr_pool_t *p, const char *tok, apr_size_t 
     return APR_SUCCESS;
 }
 
+/* 9999-12-31T23:59:59Z: RFC 3339 years have four digits, so no later time can be
+ * written back into a key file. */
+#define LATEST_TIME 253402300799LL
+
 apr_status_t tk_time_parse(const char *text, apr_time_t *t)
 {
     struct tm tm;
     const char *end;
     char *num_end;
-    long long secs;
+    long long secs = -1;
 
     if (apr_isdigit(text[0]) && strlen(text) <= 12) {
         secs = strtoll(text, &num_end, 10);
-        if (*num_end == '\0') {
-            *t = apr_time_from_sec(secs);
-            return APR_SUCCESS;
-        }
+        if (*num_end != '\0')
+            secs = -1;
     }
-    memset(&tm, 0, sizeof(tm));
-    end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end == NULL || *end != '\0')
+    if (secs < 0) {
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (end == NULL || *end != '\0')
+            return APR_EINVAL;
+        secs = (long long)timegm(&tm);
+    }
+    if (secs < 0 || secs > LATEST_TIME)
         return APR_EINVAL;
-    *t = apr_time_from_sec((apr_time_t)timegm(&tm));
+    *t = apr_time_from_sec(secs);
     return APR_SUCCESS;
 }
 

@@ -441,6 +441,16 @@ static void window_errors_are_explained(void)
     /* a local time, not UTC */
     CHECK(parse_str(key_line(41, TK_KEY_48, "not-before=2026-11-26T20:00:00+01:00"),
                     TK_FORMAT_TEXT, &ring, &why) == APR_EINVAL);
+    /* found by fuzzing: a year after 9999 cannot be written back as RFC 3339 */
+    CHECK(parse_str(key_line(41, TK_KEY_48, "not-after=272717142736"), TK_FORMAT_TEXT, &ring,
+                    &why) == APR_EINVAL);
+    CHECK_STR(why,
+              "line 1: not-after: '272717142736' is not a time (write 2026-11-26T20:00:00Z, "
+              "UTC, or Unix seconds)");
+    CHECK(parse_str(key_line(41, TK_KEY_48, "not-after=10000-01-01T00:00:00Z"), TK_FORMAT_TEXT,
+                    &ring, &why) == APR_EINVAL);
+    CHECK(parse_str(key_line(41, TK_KEY_48, "not-after=253402300799"), TK_FORMAT_TEXT, &ring,
+                    &why) == APR_SUCCESS);
     CHECK(parse_str(key_line(41, TK_KEY_48, "valid=1"), TK_FORMAT_TEXT, &ring, &why) ==
           APR_EINVAL);
     CHECK_STR(why,

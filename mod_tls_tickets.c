@@ -743,27 +743,17 @@ static const char *slot_name(unsigned int slot)
 
 static void status_keys(request_rec *r, const tk_ring_t *ring, apr_time_t now)
 {
-    int sealing = tk_ring_sealing_index(ring, now);
-    char nb[TK_TIME_TEXT_LEN], na[TK_TIME_TEXT_LEN];
+    tk_key_text_t text;
     unsigned int i;
 
     ap_rputs("<table><tr><th>key</th><th>cipher</th><th>not-before</th><th>not-after</th>"
              "<th>now</th></tr>\n",
              r);
     for (i = 0; i < ring->nkeys; i++) {
-        const tk_key_t *key = &ring->keys[i];
-
-        strcpy(nb, "-");
-        strcpy(na, "-");
-        if (key->not_before)
-            tk_time_format(key->not_before, nb);
-        if (key->not_after)
-            tk_time_format(key->not_after, na);
+        tk_key_describe(ring, i, now, &text);
         ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-                   key->fingerprint, key->size == TK_KEY_80 ? "AES-256" : "AES-128", nb, na,
-                   (int)i == sealing           ? "seals"
-                   : tk_key_can_open(key, now) ? "opens"
-                                               : "expired");
+                   ring->keys[i].fingerprint, text.cipher, text.not_before, text.not_after,
+                   text.state);
     }
     ap_rputs("</table>\n", r);
 }

@@ -524,6 +524,27 @@ void tk_time_format(apr_time_t t, char out[TK_TIME_TEXT_LEN])
     strftime(out, TK_TIME_TEXT_LEN, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&secs, &tm));
 }
 
+void tk_key_describe(const tk_ring_t *ring, unsigned int i, apr_time_t now, tk_key_text_t *out)
+{
+    const tk_key_t *key = &ring->keys[i];
+
+    out->cipher = key->size == TK_KEY_80 ? "AES-256" : "AES-128";
+    strcpy(out->not_before, "-");
+    strcpy(out->not_after, "-");
+    if (key->not_before)
+        tk_time_format(key->not_before, out->not_before);
+    if (key->not_after)
+        tk_time_format(key->not_after, out->not_after);
+    if (tk_ring_sealing_index(ring, now) == (int)i)
+        out->state = "seals";
+    else if (!tk_key_can_open(key, now))
+        out->state = "expired";
+    else if (key->not_before > now)
+        out->state = "opens; seals from its not-before";
+    else
+        out->state = "opens";
+}
+
 apr_status_t tk_keyfile_serialize(apr_pool_t *p, const tk_ring_t *ring, tk_format_e fmt,
                                   unsigned char **data, apr_size_t *len, const char **why)
 {

@@ -44,6 +44,17 @@ apr_status_t tk_time_parse(const char *text, apr_time_t *t);
 /* Writes t as RFC 3339 UTC. */
 void tk_time_format(apr_time_t t, char out[TK_TIME_TEXT_LEN]);
 
+/* A key described for people (tls-ticket-keys list, server-status); no key byte. */
+typedef struct {
+    const char *cipher;                /* "AES-128" or "AES-256" */
+    char not_before[TK_TIME_TEXT_LEN]; /* RFC 3339, or "-" */
+    char not_after[TK_TIME_TEXT_LEN];
+    const char *state; /* "seals", "opens", "opens; seals from its not-before", "expired" */
+} tk_key_text_t;
+
+/* Describes key i of ring as it stands at time now. */
+void tk_key_describe(const tk_ring_t *ring, unsigned int i, apr_time_t now, tk_key_text_t *out);
+
 /* Maps a format name (auto, raw, text, nginx, haproxy; any case) to its value.
  * Returns APR_EINVAL for any other name. */
 apr_status_t tk_format_from_name(const char *name, tk_format_e *fmt);

@@ -9,16 +9,12 @@ use Apache::Test qw(-withtestmore);
 use MIME::Base64 ();
 use TkTest;
 
-my $file = TkTest::t_path('tmp', 'counters.key');
 my ($k1, $k2, $k3) = map { TkTest::new_key(48) } 1 .. 3;
-TkTest::write_key_file($file, 'text', $k1);
 my $dir = TkTest::t_path('tmp', 'counters');
-my $srv = TkTest::start_server('counters', <<"CONF" . TkTest::ssl_vhost('alpha.tk.test', <<'VHOST'));
-SSLTicketKeyReload live
-SSLTicketKeyCheckInterval 1
-SSLTicketKeyFile $file
-Listen 127.0.0.1:\@PORT2\@
-<VirtualHost 127.0.0.1:\@PORT2\@>
+my ($srv, $file) = TkTest::start_keyed_server('counters', reload => 'live', format => 'text',
+    keys => [$k1], global => <<'CONF', in_vhost => <<'VHOST');
+Listen 127.0.0.1:@PORT2@
+<VirtualHost 127.0.0.1:@PORT2@>
     <Location /server-status>
         SetHandler server-status
     </Location>

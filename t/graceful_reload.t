@@ -7,14 +7,8 @@ use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
 use TkTest;
 
-my $file = TkTest::t_path('tmp', 'graceful.key');
 my ($k1, $k2) = (TkTest::new_key(48), TkTest::new_key(48));
-TkTest::write_key_file($file, 'raw', $k1);
-my $srv = TkTest::start_server('graceful', <<"CONF" . TkTest::ssl_vhost('alpha.tk.test'));
-SSLTicketKeyReload graceful
-SSLTicketKeyCheckInterval 1
-SSLTicketKeyFile $file
-CONF
+my ($srv, $file) = TkTest::start_keyed_server('graceful', reload => 'graceful', keys => [$k1]);
 
 plan tests => 7;
 

@@ -11,14 +11,9 @@ use POSIX ();
 use Time::HiRes ();
 use TkTest;
 
-my $file = TkTest::t_path('tmp', 'churn.key');
 my $k1 = TkTest::new_key(80);
-TkTest::write_key_file($file, 'text', $k1);
-my $srv = TkTest::start_server('churn', <<"CONF" . TkTest::ssl_vhost('alpha.tk.test'));
-SSLTicketKeyReload live
-SSLTicketKeyCheckInterval 1
-SSLTicketKeyFile $file
-CONF
+my ($srv, $file) = TkTest::start_keyed_server('churn', reload => 'live', format => 'text',
+                                              keys => [$k1]);
 my $parent = TkTest::server_pid($srv->{pid_file});
 my $results = "$srv->{dir}/client-results";
 

@@ -11,15 +11,10 @@ use Apache::Test qw(-withtestmore);
 use Time::HiRes ();
 use TkTest;
 
-my $file = TkTest::t_path('tmp', 'rotation.key');
 my $k1 = TkTest::new_key(48);
 my $k2 = TkTest::new_key(48);
-TkTest::write_key_file($file, 'raw', $k1);
-my $srv = TkTest::start_server('rotation', <<"CONF" . TkTest::ssl_vhost('rotate.tk.test'));
-SSLTicketKeyReload off
-SSLTicketKeyCheckInterval 1
-SSLTicketKeyFile $file
-CONF
+my ($srv, $file) = TkTest::start_keyed_server('rotation', reload => 'off', keys => [$k1],
+                                              vhost => 'rotate.tk.test');
 my %versions = ('TLSv1.2' => TkTest::TLS12, 'TLSv1.3' => TkTest::TLS13);
 my @names = sort keys %versions;
 

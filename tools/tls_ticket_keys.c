@@ -124,39 +124,18 @@ static int write_keys(apr_pool_t *p, const char *file, const tk_ring_t *ring, tk
     return 0;
 }
 
-static const char *size_name(tk_key_size_e size)
-{
-    return size == TK_KEY_80 ? "AES-256" : "AES-128";
-}
-
 static void print_keys(const tk_ring_t *ring)
 {
     apr_time_t now = apr_time_now();
-    int sealing = tk_ring_sealing_index(ring, now);
-    char nb[TK_TIME_TEXT_LEN], na[TK_TIME_TEXT_LEN];
+    tk_key_text_t text;
     unsigned int i;
 
     printf("%-3s %-11s %-8s %-21s %-21s %s\n", "#", "fingerprint", "cipher", "not-before",
            "not-after", "now");
     for (i = 0; i < ring->nkeys; i++) {
-        const tk_key_t *key = &ring->keys[i];
-        const char *state = "opens";
-
-        if ((int)i == sealing)
-            state = "seals";
-        else if (!tk_key_can_open(key, now))
-            state = "expired";
-        else if (key->not_before > now)
-            state = "opens; seals from its not-before";
-
-        strcpy(nb, "-");
-        strcpy(na, "-");
-        if (key->not_before)
-            tk_time_format(key->not_before, nb);
-        if (key->not_after)
-            tk_time_format(key->not_after, na);
-        printf("%-3u %-11s %-8s %-21s %-21s %s\n", i + 1, key->fingerprint,
-               size_name(key->size), nb, na, state);
+        tk_key_describe(ring, i, now, &text);
+        printf("%-3u %-11s %-8s %-21s %-21s %s\n", i + 1, ring->keys[i].fingerprint,
+               text.cipher, text.not_before, text.not_after, text.state);
     }
 }
 

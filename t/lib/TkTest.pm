@@ -471,6 +471,20 @@ sub stop_server {
     }
 }
 
+# An extra httpd whose vhost ($o{vhost}, alpha.tk.test by default) takes its keys from a
+# key file of its own, written with @{$o{keys}} in $o{format} (raw by default), with
+# `SSLTicketKeyReload $o{reload}` checked every second; $o{global} and $o{in_vhost} add
+# configuration.  Returns ($srv, $key_file).
+sub start_keyed_server {
+    my ($name, %o) = @_;
+    my $file = t_path('tmp', "$name.key");
+    write_key_file($file, $o{format} // 'raw', @{ $o{keys} });
+    my $srv = start_server($name, "SSLTicketKeyReload $o{reload}\nSSLTicketKeyCheckInterval 1\n"
+        . "SSLTicketKeyFile $file\n" . ($o{global} // '')
+        . ssl_vhost($o{vhost} // 'alpha.tk.test', $o{in_vhost}));
+    return ($srv, $file);
+}
+
 # Each test vhost serves its own document root, whose index.html holds its label, so a
 # response tells which vhost served it.
 sub vhost_htdocs {

@@ -9,6 +9,8 @@ BUILD     = build
 
 TK_CORE   = tk_ring.c tk_keyfile.c tk_ticket.c
 TK_HDRS   = $(TK_CORE:.c=.h) ssl_hooks.h
+SNI_CORE  = sni_name.c sni_index.c
+SNI_HDRS  = $(SNI_CORE:.c=.h) ssl_hooks.h
 
 APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
              $(shell apu-1-config --includes 2>/dev/null)
@@ -30,10 +32,10 @@ mod_tls_tickets.la: mod_tls_tickets.c $(TK_CORE) $(TK_HDRS)
 install: all
 	$(APXS) -i -n tls_tickets mod_tls_tickets.la
 
-UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ticket.c
+UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ticket.c tests/test_sni.c
 
-$(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h $(TK_CORE) $(TK_HDRS) | $(BUILD)
-	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(APR_LIBS) -lssl -lcrypto
+$(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h $(TK_CORE) $(TK_HDRS) $(SNI_CORE) $(SNI_HDRS) | $(BUILD)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(APR_LIBS) -lssl -lcrypto
 
 $(BUILD):
 	mkdir -p $@

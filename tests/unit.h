@@ -40,5 +40,6 @@ void unit_run(const char *name, unit_test_fn fn);
 void keyfile_tests(void);
 void ring_tests(void);
 void ticket_tests(void);
+void sni_tests(void);
 
 #endif

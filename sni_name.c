@@ -112,6 +112,21 @@ sni_name_e sni_name_normalize(const char *raw, apr_size_t len, char *out, apr_si
     return SNI_NAME_OK;
 }
 
+/* "*." and then no other glob character: a wildcard if the rest is a host name. */
+static int wildcard_form(const char *name)
+{
+    return name[0] == '*' && name[1] == '.' && strpbrk(name + 2, "*?") == NULL;
+}
+
+int sni_pattern_is_wildcard(const char *name)
+{
+    char buf[SNI_NAME_MAX + 1];
+    apr_size_t len;
+
+    return wildcard_form(name) &&
+           sni_name_normalize(name + 2, strlen(name + 2), buf, &len, NULL) == SNI_NAME_OK;
+}
+
 /* Characters a glob may hold: those of a name, and the two glob characters. */
 static int glob_chars_only(const char *s)
 {
@@ -141,7 +156,7 @@ apr_status_t sni_pattern_parse(apr_pool_t *p, const char *name, int allow_glob,
         *text = apr_pstrmemdup(p, buf, outlen);
         return APR_SUCCESS;
     }
-    if (name[0] == '*' && name[1] == '.' && strpbrk(name + 2, "*?") == NULL) {
+    if (wildcard_form(name)) {
         name_kind = sni_name_normalize(name + 2, len - 2, buf, &outlen, why);
         if (name_kind == SNI_NAME_IP_LITERAL) {
             *why = "a wildcard stands for a label of a host name, not of an IP address";
@@ -205,30 +220,32 @@ int sni_server_name_from_ext(const unsigned char *ext, apr_size_t extlen,
     return 0;
 }
 
+/* Printable ASCII other than the quotes, the backslash (which httpd's error log escapes
+ * again) and the percent sign stay as they are. */
+static int printable(unsigned char ch)
+{
+    return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\'' && ch != '\\' && ch != '%';
+}
+
 const char *sni_name_printable(char *buf, const char *raw, apr_size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
+    static const char hex[] = "0123456789ABCDEF";
     static const char cut[] = "...";
-    apr_size_t in, out = 0, need = 0;
+    apr_size_t in, out = 0, need = 0, room;
 
+    for (in = 0; in < len; in++)
+        need += printable((unsigned char)raw[in]) ? 1 : 3;
+    room =
+        need < SNI_PRINTABLE_SIZE ? SNI_PRINTABLE_SIZE - 1 : SNI_PRINTABLE_SIZE - sizeof(cut);
     for (in = 0; in < len; in++) {
         unsigned char ch = (unsigned char)raw[in];
 
-        need += (ch > 0x20 && ch < 0x7f && ch != '\\' && ch != '"' && ch != '\'') ? 1 : 4;
-    }
-    for (in = 0; in < len; in++) {
-        unsigned char ch = (unsigned char)raw[in];
-        int plain = ch > 0x20 && ch < 0x7f && ch != '\\' && ch != '"' && ch != '\'';
-        apr_size_t room = need < SNI_PRINTABLE_SIZE ? SNI_PRINTABLE_SIZE - 1
-                                                    : SNI_PRINTABLE_SIZE - sizeof(cut);
-
-        if (out + (plain ? 1 : 4) > room)
+        if (out + (printable(ch) ? 1 : 3) > room)
             break;
-        if (plain) {
+        if (printable(ch)) {
             buf[out++] = (char)ch;
         } else {
-            buf[out++] = '\\';
-            buf[out++] = 'x';
+            buf[out++] = '%';
             buf[out++] = hex[ch >> 4];
             buf[out++] = hex[ch & 0xf];
         }

@@ -42,6 +42,9 @@ sni_name_e sni_name_normalize(const char *raw, apr_size_t len, char *out, apr_si
 apr_status_t sni_pattern_parse(apr_pool_t *p, const char *name, int allow_glob,
                                sni_pattern_e *kind, const char **text, const char **why);
 
+/* Whether a configured name is a wildcard, "*." and a host name.  Allocates nothing. */
+int sni_pattern_is_wildcard(const char *name);
+
 /* Finds the host_name entry in the data of a ClientHello's server_name extension
  * (RFC 6066 section 3).  Returns 1 with *name and *namelen pointing into ext, or 0 when
  * the extension is malformed or holds no host name. */
@@ -49,8 +52,8 @@ int sni_server_name_from_ext(const unsigned char *ext, apr_size_t extlen,
                              const unsigned char **name, apr_size_t *namelen);
 
 /* Writes a received name into buf (SNI_PRINTABLE_SIZE bytes) for a log line: printable
- * ASCII stays, other bytes, backslash and quotes become \xHH, and a name too long to fit
- * is cut and ends with "...".  Returns buf.  Allocates nothing. */
+ * ASCII stays; other bytes, quotes, backslash and '%' become %HH (as in a URL); a name too
+ * long to fit is cut and ends with "...".  Returns buf.  Allocates nothing. */
 const char *sni_name_printable(char *buf, const char *raw, apr_size_t len);
 
 /* "a host name", "an IP address", "a malformed name": for log lines. */

@@ -19,7 +19,7 @@ UNIT_CFLAGS = -g -O1 $(WARN) -I. $(APR_CFLAGS)
 
 .PHONY: all deps install test unit-test httpd-test demo clean format
 
-all: mod_tls_tickets.la
+all: mod_tls_tickets.la mod_sni_vhost.la
 
 deps:
 	@scripts/install-deps.sh
@@ -27,10 +27,14 @@ deps:
 mod_tls_tickets.la: mod_tls_tickets.c $(TK_CORE) $(TK_HDRS)
 	$(APXS) -c $(addprefix -Wc$(,),$(WARN)) -o $@ mod_tls_tickets.c $(TK_CORE) -lssl -lcrypto
 
+mod_sni_vhost.la: mod_sni_vhost.c $(SNI_CORE) $(SNI_HDRS)
+	$(APXS) -c $(addprefix -Wc$(,),$(WARN)) -o $@ mod_sni_vhost.c $(SNI_CORE) -lssl -lcrypto
+
 , := ,
 
 install: all
 	$(APXS) -i -n tls_tickets mod_tls_tickets.la
+	$(APXS) -i -n sni_vhost mod_sni_vhost.la
 
 UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ticket.c tests/test_sni.c
 

@@ -271,10 +271,11 @@ sub session_pem {
 }
 
 # One connection with `openssl s_client`, with SNI `host` (none when undef), offering the
-# session `session` (DER) if given.  Returns { reused, offered (the ClientHello carried a
-# ticket or a TLS 1.3 PSK), received (the names of the handshake messages the server
-# sent), alert (the fatal alert it sent, e.g. "unrecognized name(112)"), cn (of its
-# certificate), body, session (DER) }.
+# session `session` (DER) if given, with more arguments `args` (an array).  Returns
+# { reused, offered (the ClientHello carried a ticket or a TLS 1.3 PSK), sent and received
+# (the names of the handshake messages each side sent), alert (the fatal alert the
+# server sent, e.g. "unrecognized name(112)"), cn (of its certificate), body, session
+# (DER) }.
 sub s_client {
     my %o = @_;
     my $dir = t_path('tmp');
@@ -284,7 +285,8 @@ sub s_client {
     write_file($req, "GET /index.html HTTP/1.0\r\nHost: $host\r\n\r\n", 0600);
     my @args = ('-connect', "127.0.0.1:$o{port}",
                 defined $o{host} ? ('-servername', $o{host}) : ('-noservername'),
-                "-$o{version}", '-CAfile', ca_file(), '-sess_out', $out, '-ign_eof', '-trace');
+                "-$o{version}", '-CAfile', ca_file(), '-sess_out', $out, '-ign_eof', '-trace',
+                @{ $o{args} || [] });
     if ($o{session}) {
         write_file($in, session_pem($o{session}), 0600);
         push @args, '-sess_in', $in;
@@ -298,14 +300,14 @@ sub s_client {
                      || $output =~ /extension_type=psk\(41\)/) ? 1 : 0;
     ($r->{body}) = $output =~ /\r\n\r\n(.*?)(?:closed|DONE|$)/s;
     ($r->{cn}) = $output =~ /^subject=.*?CN = ([^,\n]+)/m;
-    my ($from_server, @received) = (0);
+    my ($from_server, @sent, @received) = (0);
     for my $line (split /\n/, $output) {
         $from_server = 1 if $line =~ /^Received Record/;
         $from_server = 0 if $line =~ /^Sent Record/;
-        next unless $from_server;
-        push @received, $1 if $line =~ /^\s+(\w+), Length=\d+/;
-        $r->{alert} = $1 if $line =~ /Level=fatal\(2\), description=(.+)$/;
+        push @{ $from_server ? \@received : \@sent }, $1 if $line =~ /^\s+(\w+), Length=\d+/;
+        $r->{alert} = $1 if $from_server && $line =~ /Level=fatal\(2\), description=(.+)$/;
     }
+    $r->{sent} = \@sent;
     $r->{received} = \@received;
     if (-s $out) {
         $r->{session} = `openssl sess_id -in '$out' -outform DER 2>/dev/null`;

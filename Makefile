@@ -17,7 +17,7 @@ APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
 APR_LIBS   = $(shell apr-1-config --link-ld 2>/dev/null) $(shell apu-1-config --link-ld 2>/dev/null)
 UNIT_CFLAGS = -g -O1 $(WARN) -I. $(APR_CFLAGS)
 
-.PHONY: all deps install test unit-test httpd-test demo clean format
+.PHONY: all deps install test unit-test httpd-test demo clean format fuzz
 
 all: mod_tls_tickets.la mod_sni_vhost.la
 
@@ -46,6 +46,16 @@ $(BUILD):
 
 unit-test: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
+
+# libFuzzer on the SNI core (clang); FUZZ_SECONDS of it, not part of `make test`.
+FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz-sni: tests/fuzz_sni.c $(SNI_CORE) $(SNI_HDRS) | $(BUILD)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I. $(APR_CFLAGS) -o $@ \
+		tests/fuzz_sni.c $(SNI_CORE) $(APR_LIBS)
+
+fuzz: $(BUILD)/fuzz-sni
+	mkdir -p $(BUILD)/fuzz-sni-corpus
+	$(BUILD)/fuzz-sni -max_total_time=$(FUZZ_SECONDS) -max_len=600 $(BUILD)/fuzz-sni-corpus
 
 httpd-test: all
 	t/TEST -apxs $(APXS) -httpd $(HTTPD)

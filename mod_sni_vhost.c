@@ -574,7 +574,9 @@ static apr_hash_t *build_addresses(apr_pool_t *p, apr_pool_t *ptemp, server_rec 
             key.port = port;
             if (apr_hash_get(result, &key, sizeof(key)))
                 continue;
-            label = apr_psprintf(ptemp, "address %s:%u", ip, (unsigned)port);
+            label = apr_psprintf(ptemp, "address %s:%u",
+                                 strcmp(ip, "0.0.0.0") && strcmp(ip, "::") ? ip : "*",
+                                 (unsigned)port);
             apr_hash_set(result, apr_pmemdup(p, &key, sizeof(key)), sizeof(key),
                          build_address(p, ptemp, b, fake, label, report));
         }

@@ -9,6 +9,8 @@ BUILD     = build
 
 TK_CORE   = tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_watch.c
 TK_HDRS   = $(TK_CORE:.c=.h) ssl_hooks.h
+SNI_CORE  = sni_name.c sni_index.c
+SNI_HDRS  = $(SNI_CORE:.c=.h) ssl_hooks.h
 
 APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
              $(shell apu-1-config --includes 2>/dev/null)
@@ -21,31 +23,38 @@ TOOL      = $(BUILD)/tls-ticket-keys
 
 .PHONY: all deps install test unit-test httpd-test demo clean format fuzz test-asan asan-build
 
-all: mod_tls_tickets.la $(TOOL)
+all: mod_tls_tickets.la mod_sni_vhost.la $(TOOL)
 
 deps:
 	@scripts/install-deps.sh
 
 # apxs echoes every libtool command; its log is shown only when the build fails.
+APXS_BUILD = @echo "  APXS    $@"; $(APXS) -c $(addprefix -Wc$(,),$(WARN)) -o $@ $(filter %.c,$^) \
+             -lssl -lcrypto \
+             > $(BUILD)/apxs-$@.log 2>&1 || { cat $(BUILD)/apxs-$@.log; exit 1; }
+
 mod_tls_tickets.la: mod_tls_tickets.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
-	@echo "  APXS    $@"
-	@$(APXS) -c $(addprefix -Wc$(,),$(WARN)) -o $@ mod_tls_tickets.c $(TK_CORE) -lssl -lcrypto \
-	    > $(BUILD)/apxs-$@.log 2>&1 || { cat $(BUILD)/apxs-$@.log; exit 1; }
+	$(APXS_BUILD)
+
+mod_sni_vhost.la: mod_sni_vhost.c $(SNI_CORE) $(SNI_HDRS) | $(BUILD)
+	$(APXS_BUILD)
 
 , := ,
 
 install: all
 	$(APXS) -i -n tls_tickets mod_tls_tickets.la
+	$(APXS) -i -n sni_vhost mod_sni_vhost.la
 	install -D -m 755 $(TOOL) $(DESTDIR)$(BINDIR)/tls-ticket-keys
 
 $(TOOL): tools/tls_ticket_keys.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
 	$(CC) $(UNIT_CFLAGS) -O2 -o $@ tools/tls_ticket_keys.c $(TK_CORE) $(APR_LIBS) -lssl -lcrypto
 
 UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ring.c tests/test_store.c \
-            tests/test_watch.c tests/test_ticket.c
+            tests/test_watch.c tests/test_ticket.c tests/test_sni.c
 
-$(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_HDRS) | $(BUILD)
-	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(APR_LIBS) -lssl -lcrypto
+$(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_HDRS) $(SNI_CORE) \
+                     $(SNI_HDRS) | $(BUILD)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(APR_LIBS) -lssl -lcrypto
 
 $(BUILD):
 	mkdir -p $@
@@ -75,11 +84,13 @@ demo: deps
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_TARGETS  = keyfile
+FUZZ_TARGETS  = keyfile sni
 
-$(BUILD)/fuzz-keyfile: tests/fuzz/fuzz_keyfile.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -I. $(APR_CFLAGS) -o $@ tests/fuzz/fuzz_keyfile.c \
-	    tk_keyfile.c tk_ring.c $(APR_LIBS) -lssl -lcrypto
+$(BUILD)/fuzz-keyfile: tests/fuzz/fuzz_keyfile.c tk_keyfile.c tk_ring.c $(TK_HDRS) | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I. $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS) -lssl -lcrypto
+
+$(BUILD)/fuzz-sni: tests/fuzz/fuzz_sni.c $(SNI_CORE) $(SNI_HDRS) | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I. $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS)
 
 # Each target runs FUZZ_SECONDS from the committed seeds; any finding fails the run.
 fuzz:
@@ -108,10 +119,13 @@ asan-build: | $(BUILD)
 	cd $(ASAN_DIR)/src && $(APXS) -c $(addprefix -Wc$(,),$(WARN) $(ASAN_CFLAGS)) \
 	    -o mod_tls_tickets.la mod_tls_tickets.c $(TK_CORE) -lasan -lubsan -lssl -lcrypto \
 	    > ../apxs.log 2>&1 || { cat ../apxs.log; exit 1; }
+	cd $(ASAN_DIR)/src && $(APXS) -c $(addprefix -Wc$(,),$(WARN) $(ASAN_CFLAGS)) \
+	    -o mod_sni_vhost.la mod_sni_vhost.c $(SNI_CORE) -lasan -lubsan -lssl -lcrypto \
+	    > ../apxs.log 2>&1 || { cat ../apxs.log; exit 1; }
 	printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$$@"\n' "$(ASAN_RUNTIME)" "$(HTTPD)" > $(ASAN_DIR)/httpd
 	chmod 755 $(ASAN_DIR)/httpd
 	$(CC) $(UNIT_CFLAGS) $(ASAN_CFLAGS) -o $(ASAN_DIR)/unit-tests $(UNIT_SRC) $(TK_CORE) \
-	    $(APR_LIBS) -lssl -lcrypto
+	    $(SNI_CORE) $(APR_LIBS) -lssl -lcrypto
 
 # Zero reports: the sanitizers write each report to a file in ASAN_REPORTS.
 test-asan: deps
@@ -135,7 +149,7 @@ httpd-test-configure:
 	@$(HTTPD_TEST) -configure > $(BUILD)/configure.log 2>&1 || { cat $(BUILD)/configure.log; exit 1; }
 
 format:
-	clang-format -i *.c *.h tests/*.c tests/*.h tools/*.c
+	clang-format -i *.c *.h tests/*.c tests/*.h tests/fuzz/*.c tools/*.c
 
 clean:
 	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o

@@ -11,18 +11,7 @@ my $dir = TkTest::t_path('tmp', 'config_errors');
 File::Path::make_path($dir);
 chmod 0755, $dir;
 
-sub conf_with {
-    my $directives = shift;
-    my $port = TkTest::free_port();
-    return TkTest::base_modules() . <<"CONF";
-ServerRoot $dir
-ServerName localhost
-Listen 127.0.0.1:$port
-ErrorLog $dir/error_log
-DefaultRuntimeDir $dir
-$directives
-CONF
-}
+sub conf_with { TkTest::minimal_conf($dir, @_) }
 
 sub key_file {
     my ($name, $data, $mode) = @_;

@@ -43,5 +43,6 @@ void ring_tests(void);
 void store_tests(void);
 void watch_tests(void);
 void ticket_tests(void);
+void sni_tests(void);
 
 #endif

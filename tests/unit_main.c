@@ -30,6 +30,7 @@ int main(void)
     store_tests();
     watch_tests();
     ticket_tests();
+    sni_tests();
     printf("1..%d\n# %d tests, %d checks, %d tests failed\n", tests_run, tests_run, unit_checks,
            tests_failed);
     apr_terminate();

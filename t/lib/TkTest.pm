@@ -107,12 +107,13 @@ our %KEY_FILES = (
 
 sub key_file_path { t_path('keys', $_[0]) }
 
-# Vhost labels of t/conf/extra.conf.in.
+# Vhost labels of t/conf/extra.conf.in and t/conf/sni.conf.in.
 our @MAIN_VHOSTS = qw(default own inherit rotate off);
+our @SNI_VHOSTS = map { "sni-$_" } qw(default a wild www b glob tls12 client);
 
 sub prepare_main_server {
     File::Path::make_path(t_path('conf/ssl'));
-    vhost_htdocs($_) for @MAIN_VHOSTS;
+    vhost_htdocs($_) for @MAIN_VHOSTS, @SNI_VHOSTS;
     write_test_key_files();
 }
 
@@ -151,10 +152,12 @@ sub read_key_file {
 
 sub ca_file { t_path('conf/ssl/ca/asf/certs/ca.crt') }
 
-# One connection: TLS handshake with SNI `host` (none when undef), GET `path`, close.
-# The server certificate must chain to `ca` (the test CA), and name `host` if `verify_name`.
-# Returns { ok, error, reused, version, body, session (DER, the newest the client
-# holds after reading the response), ticket }.
+# One connection: TLS handshake with SNI `host` (none when undef), GET `path` with Host
+# `host_header` (default `host`), close.  The server certificate must chain to `ca` (the
+# test CA), and name `host` if `verify_name`; `client_cert` names a PEM file holding a
+# client certificate and its key.  Returns { ok, error, reused, version, status, body,
+# cn (of the server certificate), session (DER, the newest the client holds after
+# reading the response), ticket }.
 sub connect_tls {
     my %o = @_;
     my $version = $o{version} || TLS12;
@@ -165,6 +168,11 @@ sub connect_tls {
     Net::SSLeay::CTX_set_max_proto_version($ctx, $version);
     Net::SSLeay::CTX_load_verify_locations($ctx, $o{ca} || ca_file(), '');
     Net::SSLeay::CTX_set_verify($ctx, Net::SSLeay::VERIFY_PEER(), undef);
+    if ($o{client_cert}) {
+        Net::SSLeay::CTX_use_certificate_chain_file($ctx, $o{client_cert}) or die "client cert";
+        Net::SSLeay::CTX_use_PrivateKey_file($ctx, $o{client_cert}, Net::SSLeay::FILETYPE_PEM())
+            or die "client key";
+    }
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $o{port},
                                      Timeout => 10)
         or do { $r->{error} = "connect: $!"; Net::SSLeay::CTX_free($ctx); return $r };
@@ -180,7 +188,9 @@ sub connect_tls {
         $offered = Net::SSLeay::d2i_SSL_SESSION($der) or die "d2i_SSL_SESSION";
         Net::SSLeay::set_session($ssl, $offered);
     }
-    if (Net::SSLeay::connect($ssl) == 1) {
+    my $connected = Net::SSLeay::connect($ssl) == 1;
+    $r->{cn} = peer_cn($ssl);
+    if ($connected) {
         $r->{reused} = Net::SSLeay::session_reused($ssl) ? 1 : 0;
         $r->{version} = Net::SSLeay::get_version($ssl);
         my $host = $o{host_header} // $o{host} // 'localhost';
@@ -205,11 +215,22 @@ sub connect_tls {
     } else {
         $r->{error} = Net::SSLeay::ERR_error_string(Net::SSLeay::ERR_get_error()) || 'handshake failed';
     }
+    $r->{error} ||= 'no response' unless $r->{ok};
     Net::SSLeay::SESSION_free($offered) if $offered;
     Net::SSLeay::free($ssl);
     Net::SSLeay::CTX_free($ctx);
     close $sock;
     return $r;
+}
+
+# The common name of the certificate the server sent, or undef when it sent none.
+sub peer_cn {
+    my $ssl = shift;
+    my $cert = Net::SSLeay::get_peer_certificate($ssl) or return undef;
+    my $cn = Net::SSLeay::X509_NAME_get_text_by_NID(
+        Net::SSLeay::X509_get_subject_name($cert), Net::SSLeay::NID_commonName());
+    Net::SSLeay::X509_free($cert);
+    return $cn;
 }
 
 # The ticket inside a DER SSL_SESSION: the OCTET STRING of the element tagged [10].
@@ -258,18 +279,23 @@ sub session_pem {
     return "-----BEGIN SSL SESSION PARAMETERS-----\n$b64-----END SSL SESSION PARAMETERS-----\n";
 }
 
-# One connection with `openssl s_client`, offering the session `session` (DER) if given.
-# Returns { reused, offered (the ClientHello carried a ticket or a TLS 1.3 PSK), body,
-# session (DER) }.
+# One connection with `openssl s_client`, with SNI `host` (none when undef), offering the
+# session `session` (DER) if given, with more arguments `args` (an array).  Returns
+# { reused, offered (the ClientHello carried a ticket or a TLS 1.3 PSK), sent and received
+# (the names of the handshake messages each side sent), alert (the fatal alert the
+# server sent, e.g. "unrecognized name(112)"), cn (of its certificate), body, session
+# (DER) }.
 sub s_client {
     my %o = @_;
     my $dir = t_path('tmp');
     File::Path::make_path($dir);
     my ($in, $req, $out) = map { "$dir/s_client-$$.$_" } qw(in req out);
-    my $host = $o{host};
+    my $host = $o{host_header} // $o{host} // 'localhost';
     write_file($req, "GET /index.html HTTP/1.0\r\nHost: $host\r\n\r\n", 0600);
-    my @args = ('-connect', "127.0.0.1:$o{port}", '-servername', $host, "-$o{version}",
-                '-CAfile', ca_file(), '-sess_out', $out, '-ign_eof', '-trace');
+    my @args = ('-connect', "127.0.0.1:$o{port}",
+                defined $o{host} ? ('-servername', $o{host}) : ('-noservername'),
+                "-$o{version}", '-CAfile', ca_file(), '-sess_out', $out, '-ign_eof', '-trace',
+                @{ $o{args} || [] });
     if ($o{session}) {
         write_file($in, session_pem($o{session}), 0600);
         push @args, '-sess_in', $in;
@@ -282,6 +308,16 @@ sub s_client {
     $r->{offered} = ($output =~ /extension_type=session_ticket\(35\), length=[1-9]/
                      || $output =~ /extension_type=psk\(41\)/) ? 1 : 0;
     ($r->{body}) = $output =~ /\r\n\r\n(.*?)(?:closed|DONE|$)/s;
+    ($r->{cn}) = $output =~ /^subject=.*?CN = ([^,\n]+)/m;
+    my ($from_server, @sent, @received) = (0);
+    for my $line (split /\n/, $output) {
+        $from_server = 1 if $line =~ /^Received Record/;
+        $from_server = 0 if $line =~ /^Sent Record/;
+        push @{ $from_server ? \@received : \@sent }, $1 if $line =~ /^\s+(\w+), Length=\d+/;
+        $r->{alert} = $1 if $from_server && $line =~ /Level=fatal\(2\), description=(.+)$/;
+    }
+    $r->{sent} = \@sent;
+    $r->{received} = \@received;
     if (-s $out) {
         $r->{session} = `openssl sess_id -in '$out' -outform DER 2>/dev/null`;
         $r->{ticket} = ticket_of_session($r->{session});
@@ -359,6 +395,21 @@ sub log_count {
     return $n;
 }
 
+# A configuration of the base modules and the given directives, with its ServerRoot and
+# logs in dir, listening on a free port: for `httpd -t`.
+sub minimal_conf {
+    my ($dir, $directives) = @_;
+    my $port = free_port();
+    return base_modules() . <<"CONF";
+ServerRoot $dir
+ServerName localhost
+Listen 127.0.0.1:$port
+ErrorLog $dir/error_log
+DefaultRuntimeDir $dir
+$directives
+CONF
+}
+
 # Runs `httpd -t` on a configuration; returns (exit status, output).
 sub httpd_t {
     my $conf_text = shift;
@@ -372,12 +423,20 @@ sub httpd_t {
     return ($status, $out);
 }
 
-# The module lines every configuration made here starts with.
+# The module lines every configuration made here starts with: httpd's, then this project's
+# two modules.  Options: tickets => 0 or sni => 0 leaves one out; sni_first => 1 loads
+# mod_sni_vhost before mod_ssl.
 sub base_modules {
+    my %o = (tickets => 1, sni => 1, sni_first => 0, @_);
     my $dir = apxs_query('LIBEXECDIR');
     my @mods = qw(mpm_event authz_core mime dir ssl socache_shmcb status);
-    my $conf = join '', map { "LoadModule ${_}_module $dir/mod_$_.so\n" } @mods;
-    return $conf . "LoadModule tls_tickets_module " . module_path('mod_tls_tickets.so') . "\n";
+    my $sni = "LoadModule sni_vhost_module " . module_path('mod_sni_vhost.so') . "\n";
+    my $conf = $o{sni} && $o{sni_first} ? $sni : '';
+    $conf .= join '', map { "LoadModule ${_}_module $dir/mod_$_.so\n" } @mods;
+    $conf .= "LoadModule tls_tickets_module " . module_path('mod_tls_tickets.so') . "\n"
+        if $o{tickets};
+    $conf .= $sni if $o{sni} && !$o{sni_first};
+    return $conf;
 }
 
 # The file given to Apache::Test as -httpd_conf: it takes the modules to load from it.
@@ -418,10 +477,11 @@ END { stop_server($_) for values %running }
 
 # An extra httpd, for a configuration the main server cannot have at the same time.
 # body is the configuration after the global lines; @PORT@ and @T@ in it are replaced,
-# and @PORT2@ by a second free port (which the body must Listen on itself).
-# Returns { port, port2, dir, conf, pid_file, error_log }; stop it with stop_server().
+# and @PORT2@ by a second free port (which the body must Listen on itself); %modules are
+# base_modules() options.  Returns { port, port2, dir, conf, pid_file, error_log }; stop it
+# with stop_server().
 sub start_server {
-    my ($name, $body) = @_;
+    my ($name, $body, %modules) = @_;
     my $dir = t_path('tmp', $name);
     File::Path::remove_tree($dir);
     File::Path::make_path("$dir/htdocs");
@@ -433,7 +493,7 @@ sub start_server {
     $body =~ s/\@PORT2\@/$port2/g;
     $body =~ s/\@T\@/$T_DIR/g;
     my $conf = <<"EOF" . $body;
-${\ base_modules()}
+${\ base_modules(%modules)}
 ServerRoot $dir
 ServerName localhost
 ${user}Listen 127.0.0.1:$port
@@ -451,7 +511,7 @@ EOF
     system(httpd(), '-f', $srv->{conf}, '-k', 'start') == 0
         or die "httpd $name did not start: " . read_file($srv->{error_log});
     $running{$srv->{conf}} = $srv;
-    for (1 .. 200) {
+    for (1 .. 600) { # a configuration of many SSL vhosts takes seconds to load
         if (generations($srv->{error_log}) > 0
             && IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)) {
             return $srv;
@@ -495,17 +555,19 @@ sub vhost_htdocs {
     return $dir;
 }
 
-# A name-based SSL vhost for start_server() configurations, on the test certificate.
+# A name-based SSL vhost for start_server() configurations, on the certificate `cert`
+# of the test CA (tk_server, for *.tk.test, unless told).
 sub ssl_vhost {
-    my ($name, $extra) = @_;
+    my ($name, $extra, $cert) = @_;
+    $cert //= 'tk_server';
     my $ca = t_path('conf/ssl/ca/asf');
     my $htdocs = vhost_htdocs((split /\./, $name)[0]);
     return <<"EOF";
 <VirtualHost 127.0.0.1:\@PORT\@>
     ServerName $name
     SSLEngine on
-    SSLCertificateFile $ca/certs/tk_server.crt
-    SSLCertificateKeyFile $ca/keys/tk_server.pem
+    SSLCertificateFile $ca/certs/$cert.crt
+    SSLCertificateKeyFile $ca/keys/$cert.pem
     DocumentRoot $htdocs
 ${\ ($extra // '')}
 </VirtualHost>

@@ -39,14 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < 1)
         return 0;
-    if (tk_keyfile_parse(pool, data + 1, size - 1, (tk_format_e)(data[0] % 5), NOW, &ring, &why) !=
-        APR_SUCCESS) {
+    if (tk_keyfile_parse(pool, data + 1, size - 1, (tk_format_e)(data[0] % 5), NOW, &ring,
+                         &why) != APR_SUCCESS) {
         if (why == NULL || *why == '\0' || ring.nkeys != 0)
             abort(); /* a refusal says why and leaves no key */
         apr_pool_clear(pool);
         return 0;
     }
-    if (ring.nkeys < 1 || ring.nkeys > TK_RING_MAX_KEYS || tk_ring_sealing_index(&ring, NOW) < 0)
+    if (ring.nkeys < 1 || ring.nkeys > TK_RING_MAX_KEYS ||
+        tk_ring_sealing_index(&ring, NOW) < 0)
         abort();
     for (i = 0; i < ring.nkeys; i++)
         if ((ring.keys[i].size != TK_KEY_48 && ring.keys[i].size != TK_KEY_80) ||

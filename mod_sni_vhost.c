@@ -28,8 +28,10 @@
 #include <util_md5.h>
 
 #include <apr_hash.h>
+#include <apr_shm.h>
 #include <apr_strings.h>
 
+#include "mod_status.h"
 #include "sni_index.h"
 #include "sni_name.h"
 #include "ssl_hooks.h"
@@ -37,7 +39,8 @@
 module AP_MODULE_DECLARE_DATA sni_vhost_module;
 APLOG_USE_MODULE(sni_vhost);
 
-#define RESTORE_FILTER "SNI_VHOST_RESTORE"
+#define RESTORE_FILTER   "SNI_VHOST_RESTORE"
+#define RETAINED_DATA_ID "mod_sni_vhost"
 /* mod_ssl's session-id context: the hex MD5 of the vhost id. */
 #define SID_CTX_LEN (APR_MD5_DIGESTSIZE * 2)
 
@@ -80,6 +83,28 @@ typedef struct {
     apr_port_t port;
 } sv_address_key;
 
+/* What the ClientHello of a connection got: the counters and the log variables. */
+typedef enum {
+    OUTCOME_EXACT, /* the index matched, by kind */
+    OUTCOME_WILDCARD,
+    OUTCOME_GLOB,
+    OUTCOME_UNKNOWN_DEFAULT, /* a name no vhost of the address serves */
+    OUTCOME_UNKNOWN_REJECTED,
+    OUTCOME_MISSING_DEFAULT, /* no name */
+    OUTCOME_MISSING_REJECTED,
+    OUTCOMES
+} sv_outcome_e;
+
+/* server-status ?auto keys, and log variable values, of each outcome. */
+static const char *const outcome_keys[OUTCOMES] = {
+    "SNIVhostExact",           "SNIVhostWildcard",        "SNIVhostGlob",
+    "SNIVhostUnknownDefault",  "SNIVhostUnknownRejected", "SNIVhostMissingDefault",
+    "SNIVhostMissingRejected",
+};
+static const char *const outcome_values[OUTCOMES] = {
+    "exact", "wildcard", "glob", "unknown", "unknown-rejected", "missing", "missing-rejected",
+};
+
 /* Per TLS connection. */
 typedef struct {
     const sv_address *address;
@@ -87,10 +112,19 @@ typedef struct {
     int saved;   /* the two fields below are to be put back */
     server_rec *base_server;
     void *vhost_lookup_data;
+    sv_outcome_e outcome;        /* once decided */
+    char name[SNI_NAME_MAX + 1]; /* the normalised server name, if it was a host name */
 } sv_conn;
+
+/* What survives a restart: the counters, in shared memory made once by the parent, so
+ * that every child of every generation adds to the same ones. */
+typedef struct {
+    apr_uint64_t *counters; /* OUTCOMES of them */
+} sv_retained;
 
 /* sv_address_key -> sv_address, built in post_config, read-only after. */
 static apr_hash_t *addresses;
+static sv_retained *retained;
 static ap_filter_rec_t *restore_filter_handle;
 
 static sv_server_conf *conf_of(const server_rec *s)
@@ -236,6 +270,15 @@ static void log_refusal(conn_rec *c, int has_name, sni_name_e kind, const unsign
                       kind == SNI_NAME_OK ? "a name" : sni_name_kind(kind));
 }
 
+/* Counts the ClientHello's outcome (an atomic add to shared memory) and keeps it for the
+ * log variables. */
+static void count(sv_conn *cs, sv_outcome_e outcome)
+{
+    cs->outcome = outcome;
+    if (retained && retained->counters)
+        __atomic_fetch_add(&retained->counters[outcome], 1, __ATOMIC_RELAXED);
+}
+
 /* Installed on every server context: allocates nothing, takes no lock. */
 static int client_hello_cb(SSL *ssl, int *alert, void *arg)
 {
@@ -263,17 +306,25 @@ static int client_hello_cb(SSL *ssl, int *alert, void *arg)
     if (kind == SNI_NAME_OK)
         to = sni_index_lookup(cs->address->index, name, len, &how);
     if (to != NULL) {
+        count(cs, how == SNI_MATCH_EXACT      ? OUTCOME_EXACT
+                  : how == SNI_MATCH_WILDCARD ? OUTCOME_WILDCARD
+                                              : OUTCOME_GLOB);
+        memcpy(cs->name, name, len + 1);
         switch_to(ssl, c, cs, to);
         ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c, "server name %s selects vhost %s (%s)",
                       name, to->server->server_hostname, sni_match_name(how));
         return SSL_CLIENT_HELLO_SUCCESS;
     }
     policy = has_name ? cs->address->unknown : cs->address->missing;
+    if (kind == SNI_NAME_OK)
+        memcpy(cs->name, name, len + 1);
     if (policy == POLICY_REJECT) {
+        count(cs, has_name ? OUTCOME_UNKNOWN_REJECTED : OUTCOME_MISSING_REJECTED);
         log_refusal(c, has_name, kind, raw, rawlen);
         *alert = SSL_AD_UNRECOGNIZED_NAME;
         return SSL_CLIENT_HELLO_ERROR;
     }
+    count(cs, has_name ? OUTCOME_UNKNOWN_DEFAULT : OUTCOME_MISSING_DEFAULT);
     if (has_name) {
         /* The default vhost: mod_ssl's servername callback need not scan every vhost of the
          * address for a name the index does not know. */
@@ -404,6 +455,64 @@ static int route_by_host(request_rec *r)
     if (csd)
         apr_socket_timeout_set(csd, server->timeout);
     return DECLINED;
+}
+
+/* --- observability -------------------------------------------------------------------- */
+
+/* The log variables of a request on a TLS connection whose ClientHello the module saw. */
+static int set_log_variables(request_rec *r)
+{
+    conn_rec *c = r->connection->master ? r->connection->master : r->connection;
+    const sv_conn *cs = ap_get_module_config(c->conn_config, &sni_vhost_module);
+
+    if (cs == NULL || !cs->decided)
+        return DECLINED;
+    apr_table_setn(r->subprocess_env, "SNI_VHOST_MATCH", outcome_values[cs->outcome]);
+    if (cs->name[0])
+        apr_table_setn(r->subprocess_env, "SNI_VHOST_NAME", cs->name);
+    return DECLINED;
+}
+
+/* server-status: the counters since the server started (graceful restarts included). */
+static int status_hook(request_rec *r, int flags)
+{
+    int i;
+
+    if (retained == NULL || retained->counters == NULL)
+        return OK;
+    if (!(flags & AP_STATUS_SHORT))
+        ap_rputs("<hr />\n<h2>TLS server names (mod_sni_vhost)</h2>\n<p>", r);
+    for (i = 0; i < OUTCOMES; i++)
+        ap_rprintf(r,
+                   (flags & AP_STATUS_SHORT) ? "%s: %" APR_UINT64_T_FMT "\n"
+                                             : "%s: %" APR_UINT64_T_FMT "<br />\n",
+                   outcome_keys[i], __atomic_load_n(&retained->counters[i], __ATOMIC_RELAXED));
+    if (!(flags & AP_STATUS_SHORT))
+        ap_rputs("</p>\n", r);
+    return OK;
+}
+
+/* The counters' shared memory, made once in the parent's lifetime, before any child. */
+static apr_status_t make_counters(server_rec *s)
+{
+    apr_shm_t *shm;
+    apr_status_t rv;
+
+    retained = ap_retained_data_get(RETAINED_DATA_ID);
+    if (retained == NULL)
+        retained = ap_retained_data_create(RETAINED_DATA_ID, sizeof(*retained));
+    if (retained->counters)
+        return APR_SUCCESS;
+    rv = apr_shm_create(&shm, OUTCOMES * sizeof(apr_uint64_t), NULL, s->process->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "mod_sni_vhost: cannot make the shared memory of its counters; "
+                     "server-status shows none");
+        return rv;
+    }
+    retained->counters = apr_shm_baseaddr_get(shm);
+    memset(retained->counters, 0, OUTCOMES * sizeof(apr_uint64_t));
+    return APR_SUCCESS;
 }
 
 /* --- the index of each address, after configuration ------------------------------------ */
@@ -644,6 +753,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
     (void)plog;
     addresses = NULL;
+    make_counters(main_s);
     if (!ap_find_linked_module("mod_ssl.c")) {
         if (report)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s,
@@ -679,6 +789,10 @@ static void register_hooks(apr_pool_t *p)
     /* before mod_ssl's own post_read_request check, which compares the request's vhost with
      * the handshake's */
     ap_hook_post_read_request(route_by_host, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* also before mod_ssl's check, so that a request it answers with 421 is logged with
+     * the variables */
+    ap_hook_post_read_request(set_log_variables, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL, APR_HOOK_MIDDLE);
     restore_filter_handle =

@@ -830,7 +830,9 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(make_store, NULL, ssl, APR_HOOK_MIDDLE);
     ap_hook_post_config(start_work, ssl, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_read_request(set_log_variables, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before mod_ssl's own post_read_request check, so that a request it answers with 421
+     * is logged with the variables */
+    ap_hook_post_read_request(set_log_variables, NULL, NULL, APR_HOOK_REALLY_FIRST);
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL, APR_HOOK_MIDDLE);

@@ -84,12 +84,12 @@ demo: deps
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_TARGETS  = keyfile sni
+FUZZ_TARGETS  = keyfile sni_name sni_index
 
 $(BUILD)/fuzz-keyfile: tests/fuzz/fuzz_keyfile.c tk_keyfile.c tk_ring.c $(TK_HDRS) | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -I. $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS) -lssl -lcrypto
 
-$(BUILD)/fuzz-sni: tests/fuzz/fuzz_sni.c $(SNI_CORE) $(SNI_HDRS) | $(BUILD)
+$(BUILD)/fuzz-sni_%: tests/fuzz/fuzz_sni_%.c $(SNI_CORE) $(SNI_HDRS) | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -I. $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS)
 
 # Each target runs FUZZ_SECONDS from the committed seeds; any finding fails the run.

@@ -1,7 +1,7 @@
 #!/bin/sh
-# `make demo`: httpd with mod_tls_tickets on https://localhost:$DEMO_PORT (8443), two
-# name-based SSL vhosts (alpha.localhost, beta.localhost) on certificates of a demo CA,
-# one shared ticket-key file.  Runs in the foreground until Ctrl-C, then stops httpd.
+# `make demo`: httpd with mod_tls_tickets and mod_sni_vhost on https://localhost:$DEMO_PORT
+# (8443), two name-based SSL vhosts (alpha.localhost, beta.localhost) on certificates of a
+# demo CA, one shared ticket-key file.  Runs in the foreground until Ctrl-C, then stops httpd.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,8 +10,11 @@ dir=${DEMO_DIR:-$top/build/demo}
 httpd=${HTTPD:-/usr/sbin/apache2}
 modules=$(apxs -q LIBEXECDIR)
 module=${TK_MODULE_DIR:-$top/.libs}/mod_tls_tickets.so
+sni_module=${TK_MODULE_DIR:-$top/.libs}/mod_sni_vhost.so
 
-[ -f "$module" ] || { echo "demo: $module is missing; run make first" >&2; exit 1; }
+for m in "$module" "$sni_module"; do
+    [ -f "$m" ] || { echo "demo: $m is missing; run make first" >&2; exit 1; }
+done
 mkdir -p "$dir"
 chmod 755 "$dir"
 cd "$dir"
@@ -56,11 +59,12 @@ LoadModule mime_module $modules/mod_mime.so
 LoadModule dir_module $modules/mod_dir.so
 LoadModule ssl_module $modules/mod_ssl.so
 LoadModule tls_tickets_module $module
+LoadModule sni_vhost_module $sni_module
 $user
 Listen 127.0.0.1:$port
 PidFile $dir/httpd.pid
 ErrorLog $dir/error_log
-LogLevel warn tls_tickets:info
+LogLevel warn tls_tickets:info sni_vhost:info
 DefaultRuntimeDir $dir
 TypesConfig /dev/null
 DirectoryIndex index.html
@@ -110,7 +114,7 @@ done
 
 cat <<EOF
 
-mod_tls_tickets demo: https://localhost:$port  (alpha.localhost and beta.localhost)
+mod_tls_tickets + mod_sni_vhost demo: https://localhost:$port  (alpha.localhost and beta.localhost)
 CA certificate: $dir/ca.crt    ticket keys: $dir/ticket.keys    log: $dir/error_log
 
 A full handshake that saves the session (with its ticket), then a resumption:

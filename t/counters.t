@@ -12,14 +12,7 @@ use TkTest;
 my ($k1, $k2, $k3) = map { TkTest::new_key(48) } 1 .. 3;
 my $dir = TkTest::t_path('tmp', 'counters');
 my ($srv, $file) = TkTest::start_keyed_server('counters', reload => 'live', format => 'text',
-    keys => [$k1], global => <<'CONF', in_vhost => <<'VHOST');
-Listen 127.0.0.1:@PORT2@
-<VirtualHost 127.0.0.1:@PORT2@>
-    <Location /server-status>
-        SetHandler server-status
-    </Location>
-</VirtualHost>
-CONF
+    keys => [$k1], global => TkTest::status_vhost(), in_vhost => <<'VHOST');
     CustomLog @T@/tmp/counters/tickets_log "%{TLS_TICKET_RESUMED}e %{TLS_TICKET_KEY}e %{TLS_TICKET_RENEWED}e %r"
 VHOST
 

@@ -15,14 +15,7 @@ sub server {
     my ($name, $policies) = @_;
     my $log = TkTest::t_path('tmp', $name, 'sni_log');
     return TkTest::start_server($name, $policies
-        . qq{CustomLog $log "%{SNI_VHOST_MATCH}e %{SNI_VHOST_NAME}e %r"\n} . <<'CONF'
-Listen 127.0.0.1:@PORT2@
-<VirtualHost 127.0.0.1:@PORT2@>
-    <Location /server-status>
-        SetHandler server-status
-    </Location>
-</VirtualHost>
-CONF
+        . qq{CustomLog $log "%{SNI_VHOST_MATCH}e %{SNI_VHOST_NAME}e %r"\n} . TkTest::status_vhost()
         . TkTest::ssl_vhost('a.sni.test', '', 'sni_a_server')
         . TkTest::ssl_vhost('wild.sni.test', 'SNIVhost *.wild.sni.test', 'sni_wild_server')
         . TkTest::ssl_vhost('glob.sni.test', 'ServerAlias g?.glob.sni.test', 'sni_glob_server'));

@@ -13,15 +13,7 @@ use TkTest;
 
 my ($k1, $k2) = (TkTest::new_key(80), TkTest::new_key(48));
 my ($srv, $file) = TkTest::start_keyed_server('secrets', reload => 'live', format => 'text',
-    keys => [$k1], global => <<'CONF');
-LogLevel trace8
-Listen 127.0.0.1:@PORT2@
-<VirtualHost 127.0.0.1:@PORT2@>
-    <Location /server-status>
-        SetHandler server-status
-    </Location>
-</VirtualHost>
-CONF
+    keys => [$k1], global => "LogLevel trace8\n" . TkTest::status_vhost());
 
 sub alpha { TkTest::connect_tls(port => $srv->{port}, host => 'alpha.tk.test', @_) }
 sub reloads { TkTest::status_auto($srv->{port2})->{TLSTicketKeyReloads} // 0 }

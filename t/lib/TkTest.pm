@@ -457,6 +457,19 @@ sub http_get {
     return (split /\r\n\r\n/, $resp, 2)[1] // '';
 }
 
+# Configuration for start_server(): server-status over plain HTTP on @PORT2@, so that
+# reading it moves no TLS counter.
+sub status_vhost {
+    return <<'CONF';
+Listen 127.0.0.1:@PORT2@
+<VirtualHost 127.0.0.1:@PORT2@>
+    <Location /server-status>
+        SetHandler server-status
+    </Location>
+</VirtualHost>
+CONF
+}
+
 # server-status?auto as a hash.
 sub status_auto {
     my $port = shift;

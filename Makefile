@@ -21,7 +21,8 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 TOOL      = $(BUILD)/tls-ticket-keys
 
-.PHONY: all deps install test unit-test httpd-test demo clean format fuzz test-asan asan-build
+.PHONY: all deps install test unit-test httpd-test demo clean format fuzz test-asan asan-build \
+        rotation-load
 
 all: mod_tls_tickets.la mod_sni_vhost.la $(TOOL)
 
@@ -78,6 +79,11 @@ test: deps
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh
+
+# Clients resume without pause while the key file is rotated 20 times (BENCHMARKS.md).
+rotation-load: deps
+	$(MAKE) all
+	bench/rotation_load.pl
 
 # --- fuzzing (clang's libFuzzer, with ASan and UBSan) -----------------------------------
 

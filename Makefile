@@ -17,7 +17,7 @@ UNIT_CFLAGS = -g -O1 $(WARN) -I. $(APR_CFLAGS)
 
 .PHONY: all deps install test unit-test httpd-test demo clean format
 
-all: mod_tls_tickets.la
+all: mod_tls_tickets.la $(BUILD)/tls-bench
 
 deps:
 	@scripts/install-deps.sh
@@ -34,6 +34,13 @@ UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ticket.c
 
 $(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h $(TK_CORE) $(TK_HDRS) | $(BUILD)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(APR_LIBS) -lssl -lcrypto
+
+BENCH_SRC = bench/tls-bench.c bench/tb_run.c bench/tb_stats.c
+BENCH_HDRS = bench/tb_run.h bench/tb_stats.h
+
+# The load client: optimised, since it shares the machine's cores with the servers.
+$(BUILD)/tls-bench: $(BENCH_SRC) $(BENCH_HDRS) | $(BUILD)
+	$(CC) -O2 -g $(WARN) -o $@ $(BENCH_SRC) -lssl -lcrypto -lpthread -lm
 
 $(BUILD):
 	mkdir -p $@
@@ -52,7 +59,7 @@ demo: deps
 	scripts/demo.sh
 
 format:
-	clang-format -i *.c *.h tests/*.c tests/*.h
+	clang-format -i *.c *.h tests/*.c tests/*.h bench/*.c bench/*.h
 
 clean:
 	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o

@@ -40,9 +40,11 @@ typedef struct {
     uint64_t start_ns, deadline_ns;
     uint64_t handshake_ns; /* connect to handshake done */
     int offered, resumed;
-    unsigned tickets;       /* NewSessionTicket messages received in this cycle */
-    size_t name;            /* index of this cycle's SNI name */
-    SSL_SESSION **sessions; /* resume mode: the last session got, for each name */
+    unsigned tickets;          /* NewSessionTicket messages received in this cycle */
+    size_t name;               /* index of this cycle's SNI name */
+    unsigned long next_name;   /* round robin over the names, each slot on its own */
+    unsigned long warm_cycles; /* warm-up cycles ended, well or not */
+    SSL_SESSION **sessions;    /* resume mode: the last session got, for each name */
     char request[MAX_REQUEST];
     int request_len;
     char status[STATUS_LEN]; /* the first bytes of the response */
@@ -55,9 +57,9 @@ struct tb_worker {
     int epfd;
     tb_slot *slots;
     unsigned nslots;
-    unsigned active;         /* slots in a cycle */
-    int exhausted;           /* measurement: no more cycles may start */
-    unsigned long next_name; /* round robin over the names */
+    unsigned active;           /* slots in a cycle */
+    int exhausted;             /* measurement: no more cycles may start */
+    unsigned long warm_cycles; /* warm-up cycles every slot ends before measuring */
     tb_stats stats;
     uint64_t end_ns; /* when the last measured cycle ended */
     char buf[16384]; /* what is read and thrown away */
@@ -117,6 +119,8 @@ static void close_slot(tb_slot *s, int clean)
     w->active--;
     if (s->measured)
         w->end_ns = tb_now_ns();
+    else
+        s->warm_cycles++;
 }
 
 static step_e fail(tb_slot *s, const char *reason)
@@ -375,15 +379,15 @@ static void run_slot(tb_slot *s)
     } while (step == STEP_NEXT);
 }
 
-static size_t pick_name(tb_worker *w)
+static size_t pick_name(tb_slot *s)
 {
-    const tb_config *cfg = w->cfg;
+    const tb_config *cfg = s->worker->cfg;
 
     if (cfg->nnames == 0)
         return 0;
     if (cfg->fixed_name >= 0)
         return (size_t)cfg->fixed_name;
-    return w->next_name++ % cfg->nnames;
+    return s->next_name++ % cfg->nnames;
 }
 
 static void start_cycle(tb_slot *s, int measured)
@@ -395,7 +399,7 @@ static void start_cycle(tb_slot *s, int measured)
     s->measured = measured;
     s->start_ns = tb_now_ns();
     s->deadline_ns = s->start_ns + (uint64_t)(cfg->timeout * 1e9);
-    s->name = pick_name(w);
+    s->name = pick_name(s);
     s->status_len = 0;
     s->tickets = 0;
     s->state = SLOT_CONNECTING;
@@ -452,7 +456,7 @@ static void refill(tb_worker *w, int phase)
 
         if (s->state != SLOT_IDLE)
             continue;
-        if (phase == TB_WARMUP)
+        if (phase == TB_WARMUP || (phase == TB_PAUSE && s->warm_cycles < w->warm_cycles))
             start_cycle(s, 0);
         else if (phase == TB_MEASURE && !w->exhausted) {
             if (claim_cycle(w))
@@ -500,12 +504,7 @@ static void run_phase(tb_worker *w)
 void *tb_worker_main(void *arg)
 {
     tb_worker *w = arg;
-    unsigned i;
 
-    /* Every slot completes one warm-up cycle, however short the warm-up: in resume
-     * mode it gets the session its first measured cycle offers. */
-    for (i = 0; i < w->nslots; i++)
-        start_cycle(&w->slots[i], 0);
     run_phase(w);
     pthread_barrier_wait(&w->ctl->paused);
     pthread_barrier_wait(&w->ctl->go);
@@ -529,11 +528,15 @@ tb_worker *tb_worker_create(const tb_config *cfg, tb_control *ctl)
         tb_worker_destroy(w);
         return NULL;
     }
+    /* However short the warm-up, every slot ends one cycle, or in resume mode with a
+     * round robin one per name: then each measured cycle has a session to offer. */
+    w->warm_cycles = cfg->resume && cfg->fixed_name < 0 && cfg->nnames > 1 ? cfg->nnames : 1;
     for (i = 0; i < w->nslots; i++) {
         tb_slot *s = &w->slots[i];
 
         s->worker = w;
         s->fd = -1;
+        s->next_name = i; /* the slots start spread over the names */
         s->sessions = calloc(cfg->nnames ? cfg->nnames : 1, sizeof(*s->sessions));
         if (s->sessions == NULL) {
             tb_worker_destroy(w);

@@ -49,8 +49,9 @@ static void usage(FILE *out)
           "  --threads N            event-loop threads sharing the connections (default 1)\n"
           "  --duration SECONDS     measure for this long (default 5)\n"
           "  --count N              or measure this many connections\n"
-          "  --warmup SECONDS       unmeasured cycles first (default 1; every connection\n"
-          "                         completes at least one, which primes its session)\n"
+          "  --warmup SECONDS       unmeasured cycles first (default 1); every connection\n"
+          "                         ends at least one, in resume mode one per name of a\n"
+          "                         round robin, which primes its sessions\n"
           "  --sni NAME[,NAME...]   server names to send, round robin (repeatable)\n"
           "  --sni-file FILE        server names, one a line\n"
           "  --sni-index K          always send name K (0-based; -1 is the last)\n"
@@ -324,7 +325,9 @@ static void print_result(const options *o, tb_stats *st, double elapsed, double 
         tb_json_string(stdout, cfg->names[cfg->fixed_name >= 0 ? cfg->fixed_name : 0]);
     else
         fputs("null", stdout);
-    printf(",\"sni_order\":\"%s\"", cfg->fixed_name >= 0 ? "fixed" : "round-robin");
+    printf(",\"sni_order\":%s", cfg->nnames == 0       ? "null"
+                                : cfg->fixed_name >= 0 ? "\"fixed\""
+                                                       : "\"round-robin\"");
     printf(",\"handshakes\":%lu,\"offered\":%lu,\"resumed\":%lu,\"resumed_share\":%.4f",
            st->handshakes, st->offered, st->resumed,
            st->handshakes ? (double)st->resumed / (double)st->handshakes : 0.0);

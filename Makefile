@@ -15,7 +15,7 @@ APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
 APR_LIBS   = $(shell apr-1-config --link-ld 2>/dev/null) $(shell apu-1-config --link-ld 2>/dev/null)
 UNIT_CFLAGS = -g -O1 $(WARN) -I. $(APR_CFLAGS)
 
-.PHONY: all deps install test unit-test httpd-test demo clean format
+.PHONY: all deps install test unit-test httpd-test demo bench clean format
 
 all: mod_tls_tickets.la $(BUILD)/tls-bench
 
@@ -53,6 +53,14 @@ httpd-test: all
 
 test: deps
 	$(MAKE) unit-test httpd-test
+
+# `make bench QUICK=1`: the short run (under 5 minutes); `make bench`: the full one.
+# They need nginx (a contender), python3 (the harness) and valgrind (instruction counts);
+# results go to bench/results/, BENCHMARKS.md explains them.
+bench:
+	@scripts/install-deps.sh nginx python3 valgrind
+	$(MAKE) all
+	bench/run.py $(if $(filter-out 0,$(QUICK)),--quick)
 
 demo: deps
 	$(MAKE) all

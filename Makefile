@@ -55,10 +55,11 @@ test: deps
 	$(MAKE) unit-test httpd-test
 
 # `make bench QUICK=1`: the short run (under 5 minutes); `make bench`: the full one.
-# They need nginx (a contender), python3 (the harness) and valgrind (instruction counts);
+# They need nginx (a contender), python3 (the harness), valgrind and strace (instruction
+# and system-call counts);
 # results go to bench/results/, BENCHMARKS.md explains them.
 bench:
-	@scripts/install-deps.sh nginx python3 valgrind
+	@scripts/install-deps.sh nginx python3 valgrind strace
 	$(MAKE) all
 	bench/run.py $(if $(filter-out 0,$(QUICK)),--quick)
 

@@ -126,22 +126,36 @@ def descendants(pid):
     return sorted(found)
 
 
-def cpu_ns(pids):
-    """CPU time of every thread of the processes, in ns (/proc/PID/task/TID/schedstat:
-    the scheduler's exact run time, where /proc/PID/stat counts clock ticks)."""
-    total = 0
+def threads(pids):
+    """Every thread of the processes, as /proc/PID/task/TID paths."""
+    found = []
     for pid in pids:
         try:
-            tids = os.listdir(f"/proc/{pid}/task")
+            found += [f"/proc/{pid}/task/{tid}" for tid in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            pass
+    return found
+
+
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times(pids):
+    """CPU time of every thread of the processes, in seconds: total from schedstat (the
+    scheduler's exact run time), user and system from stat (in clock ticks, coarser)."""
+    total = user = system = 0
+    for task in threads(pids):
+        try:
+            with open(f"{task}/schedstat") as f:
+                total += int(f.read().split()[0]) / 1e9
+            with open(f"{task}/stat") as f:
+                stat = f.read()
         except OSError:
             continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                    total += int(f.read().split()[0])
-            except OSError:
-                pass
-    return total
+        fields = stat[stat.rindex(")") + 2:].split()
+        user += int(fields[11]) * TICK_S
+        system += int(fields[12]) * TICK_S
+    return {"total": total, "user": user, "system": system}
 
 
 def memory_kb(pid):
@@ -221,9 +235,6 @@ class Server:
 
     def pids(self):
         return descendants(self.proc.pid) if self.proc else []
-
-    def cpu_ns(self):
-        return cpu_ns(self.pids())
 
     def memory(self):
         """Memory of the master and of each of its children, in kB."""
@@ -386,9 +397,40 @@ def client_args(server, tls, mode, names=(MAIN_NAME,), sni_index=None, get=None,
     return args
 
 
-def measure(server, **kw):
+class SyscallCounter:
+    """strace -c attached to every thread of the given processes until finish()."""
+
+    def __init__(self, pids, out):
+        tids = [task.rsplit("/", 1)[1] for task in threads(pids)]
+        self.out = out
+        self.proc = subprocess.Popen(["strace", "-c", "-o", str(out)] +
+                                     [arg for tid in tids for arg in ("-p", tid)],
+                                     stderr=subprocess.PIPE, text=True)
+        attached = 0
+        while attached < len(tids):
+            line = self.proc.stderr.readline()
+            if not line:
+                raise RuntimeError(f"strace stopped: {self.proc.stderr.read()}")
+            attached += " attached" in line
+
+    def finish(self):
+        """Detaches; returns {syscall: calls}."""
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=60)
+        calls = {}
+        for line in Path(self.out).read_text().splitlines():
+            fields = line.split()
+            # % time, seconds, usecs/call, calls, [errors,] syscall
+            if len(fields) >= 5 and fields[0][0].isdigit() and fields[-1] != "total":
+                calls[fields[-1]] = int(fields[3])
+        return calls
+
+
+def measure(server, watch=None, **kw):
     """One client run against the server, with the server's CPU over the measured part
-    only: the client warms up, says ready, and measures once told to go."""
+    only: the client warms up, says ready, and measures once told to go.  watch, if
+    given, is made with the server's pids before go and finished after the run (e.g. a
+    SyscallCounter); what it returns is the result's "watch"."""
     args = client_args(server, **kw) + ["--sync"]
     p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
@@ -397,23 +439,29 @@ def measure(server, **kw):
         p.kill()
         raise ClientError(f"tls-bench did not get ready: {ready} {p.communicate()[1]}")
     pids_before = server.pids()
-    cpu_before = cpu_ns(pids_before)
+    watcher = watch(pids_before) if watch else None
+    cpu_before = cpu_times(pids_before)
     p.stdin.write("go\n")
     p.stdin.flush()
     out, err = p.communicate()
     # The server's last closes run just after the client's; let them finish.
     time.sleep(0.05)
     pids_after = server.pids()
-    cpu_after = cpu_ns(pids_before)
+    cpu_after = cpu_times(pids_before)
     lines = out.strip().splitlines()
     if not lines:
         raise ClientError(f"tls-bench printed nothing: {err}")
     result = json.loads(lines[-1])
-    result["server_cpu_s"] = (cpu_after - cpu_before) / 1e9
     hs = result["handshakes"]
-    result["server_cpu_us_per_hs"] = result["server_cpu_s"] * 1e6 / hs if hs else None
+    result["server_cpu_s"] = cpu_after["total"] - cpu_before["total"]
+    for kind in ("total", "user", "system"):
+        spent = cpu_after[kind] - cpu_before[kind]
+        name = "server_cpu_us_per_hs" if kind == "total" else f"server_{kind}_us_per_hs"
+        result[name] = spent * 1e6 / hs if hs else None
     result["client_cpu_us_per_hs"] = result["client_cpu_s"] * 1e6 / hs if hs else None
     result["server_processes_changed"] = pids_before != pids_after
+    if watcher:
+        result["watch"] = watcher.finish()
     return result
 
 

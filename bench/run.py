@@ -93,6 +93,8 @@ def summarize(runs):
         "rate_min": min(rates),
         "rate_max": max(rates),
         "server_cpu_us_per_hs": median(r["server_cpu_us_per_hs"] for r in runs),
+        "server_user_us_per_hs": median(r["server_user_us_per_hs"] for r in runs),
+        "server_system_us_per_hs": median(r["server_system_us_per_hs"] for r in runs),
         "client_cpu_us_per_hs": median(r["client_cpu_us_per_hs"] for r in runs),
         "resumed_share": min(r["resumed_share"] for r in runs),
         "tickets_per_hs": median(r["tickets_per_hs"] for r in runs),
@@ -188,7 +190,14 @@ def part_handshakes(profile, material, warnings):
             "contenders": {s.label: s.kind for s in servers}}
 
 
+# The key names of the comparisons against the module, by contender.
+VERSUS = {"modssl-tickets": "modssl", "nginx": "nginx", "modssl-cache": "cache",
+          "modssl-nokeyfile": "modssl_nokeyfile"}
+
+
 def handshake_ratios(cells):
+    """Rate ratios, and the same in server CPU per handshake (suffix _cpu), oriented
+    like the rates: above 1 means the module is faster, or costs less."""
     def rate(cell, who):
         return cells[cell][who]["rate"]
 
@@ -199,23 +208,11 @@ def handshake_ratios(cells):
     for v in ("12", "13"):
         full, res = f"tls{v}_full", f"tls{v}_resume"
         out[f"resumed_vs_full_tls{v}"] = ratio(rate(res, "module"), rate(full, "module"))
-        out[f"module_vs_modssl_resumed_tls{v}"] = ratio(rate(res, "module"),
-                                                        rate(res, "modssl-tickets"))
-        out[f"module_vs_nginx_resumed_tls{v}"] = ratio(rate(res, "module"), rate(res, "nginx"))
-        out[f"module_vs_cache_resumed_tls{v}"] = ratio(rate(res, "module"),
-                                                       rate(res, "modssl-cache"))
-        out[f"module_vs_modssl_nokeyfile_resumed_tls{v}"] = ratio(
-            rate(res, "module"), rate(res, "modssl-nokeyfile"))
-        # The same comparisons in server CPU per handshake, oriented like the rates:
-        # above 1 means the module costs less.
         out[f"resumed_vs_full_tls{v}_cpu"] = ratio(cpu(full, "module"), cpu(res, "module"))
-        out[f"module_vs_modssl_resumed_tls{v}_cpu"] = ratio(cpu(res, "modssl-tickets"),
-                                                            cpu(res, "module"))
-        out[f"module_vs_nginx_resumed_tls{v}_cpu"] = ratio(cpu(res, "nginx"), cpu(res, "module"))
-        out[f"module_vs_cache_resumed_tls{v}_cpu"] = ratio(cpu(res, "modssl-cache"),
-                                                           cpu(res, "module"))
-        out[f"module_vs_modssl_nokeyfile_resumed_tls{v}_cpu"] = ratio(
-            cpu(res, "modssl-nokeyfile"), cpu(res, "module"))
+        for other, name in VERSUS.items():
+            key = f"module_vs_{name}_resumed_tls{v}"
+            out[key] = ratio(rate(res, "module"), rate(res, other))
+            out[key + "_cpu"] = ratio(cpu(res, other), cpu(res, "module"))
     return out
 
 
@@ -525,15 +522,45 @@ def instruction_ratios(instr):
     for v in ("12", "13"):
         cell = instr[f"tls{v}_resume"]
         mine = cell["module"]["instructions_per_hs"]
-        for other, name in (("modssl-tickets", "modssl"), ("modssl-nokeyfile",
-                                                           "modssl_nokeyfile"),
-                            ("nginx", "nginx")):
+        for other, name in VERSUS.items():
             if other in cell:
                 out[f"module_vs_{name}_resumed_tls{v}_instr"] = ratio(
                     cell[other]["instructions_per_hs"], mine)
         callback = cell["module"].get("callback_instructions_per_hs")
         out[f"module_callback_share_tls{v}"] = ratio(callback, mine)
     return out
+
+
+# --- part 6: system calls per handshake (strace) ---------------------------------------
+
+SYSCALL_CONTENDERS = ("module", "nginx")
+
+
+def part_syscalls(material, warnings):
+    """System calls per resumed handshake, httpd + mod_tls_tickets against nginx: strace
+    -c attached to every server thread for the measured part only.  It explains CPU time
+    that instruction counts (user space only) do not show."""
+    if shutil.which("strace") is None:
+        return None, "strace is not installed"
+    out = {}
+    for tls in ("1.2", "1.3"):
+        cell = out.setdefault(f"tls{tls.replace('.', '')}_resume", {})
+        for kind in SYSCALL_CONTENDERS:
+            label = f"strace-{kind}-tls{tls.replace('.', '')}"
+            s = start(contender(kind, material, label))
+            try:
+                r = bl.measure(s, tls=tls, mode="resume", count=1000, warmup=0.3,
+                               conns=CONNS, threads=THREADS,
+                               watch=lambda pids: bl.SyscallCounter(pids, s.dir / "strace.txt"))
+            finally:
+                stop(s)
+            check(warnings, label, r, "resume")
+            hs = r["handshakes"]
+            calls = {name: round(n / hs, 2) for name, n in
+                     sorted(r["watch"].items(), key=lambda item: -item[1]) if n / hs >= 0.05}
+            cell[kind] = {"per_hs": round(sum(r["watch"].values()) / hs, 2), "calls": calls}
+            say(f"syscalls: TLS {tls} {kind}: {cell[kind]}")
+    return out, None
 
 
 # --- report -----------------------------------------------------------------------------
@@ -567,53 +594,73 @@ def fmt(v, digits=0):
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+def table(header, aligns, rows):
+    return ["| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|"] + \
+        ["| " + " | ".join(str(c) for c in row) + " |" for row in rows] + [""]
+
+
 def markdown(result):
+    """The tables of BENCHMARKS.md, for the parts that ran."""
     lines = []
-    hs = result["handshakes"]["cells"]
-    lines.append("| TLS | handshake | contender | conn/s (median) | min–max | server µs/hs | "
-                 "client µs/hs | resumed | p50 ms | p99 ms | failures |")
-    lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for cell, by in hs.items():
-        tls, mode = cell[3:5], cell.split("_")[1]
-        for who, s in by.items():
-            lines.append(f"| {tls[0]}.{tls[1]} | {mode} | {who} | {fmt(s['rate'])} | "
-                         f"{fmt(s['rate_min'])}–{fmt(s['rate_max'])} | "
-                         f"{fmt(s['server_cpu_us_per_hs'])} | {fmt(s['client_cpu_us_per_hs'])} | "
-                         f"{s['resumed_share']:.3f} | {fmt(s['lat_p50_ms'], 2)} | "
-                         f"{fmt(s['lat_p99_ms'], 2)} | {s['failures']} |")
-    lines.append("")
-    lines.append("| vhosts | variant | measured | first conn/s | last conn/s | last/first | "
-                 "first µs/hs | last µs/hs | last/first (CPU) |")
-    lines.append("|---:|---|---|---:|---:|---:|---:|---:|---:|")
-    for row in result["sni"]["rows"]:
-        lines.append(f"| {row['vhosts']} | {row['variant']} | {row['kind']} | "
-                     f"{fmt(row['first_rate'])} | {fmt(row['last_rate'])} | "
-                     f"{fmt(row['last_vs_first'], 3)} | {fmt(row['first_cpu_us_per_hs'])} | "
-                     f"{fmt(row['last_cpu_us_per_hs'])} | {fmt(row['last_vs_first_cpu'], 3)} |")
-    lines.append("")
-    mem = result["memory"]
-    lines.append(f"| server ({mem['sessions']} full TLS 1.2 handshakes) | PSS idle kB | "
-                 "PSS after kB | growth kB |")
-    lines.append("|---|---:|---:|---:|")
-    for label, e in mem["servers"].items():
-        lines.append(f"| {label} | {e['pss_idle_kb']} | {e['pss_after_kb']} | "
-                     f"{e['pss_after_kb'] - e['pss_idle_kb']} |")
-    lines.append("")
-    lines.append("| key | value |")
-    lines.append("|---|---|")
-    for k, v in result["keys"].items():
-        lines.append(f"| `{k}` | {fmt(v, 4) if isinstance(v, float) else fmt(v)} |")
-    for k, v in result["why_null"].items():
-        lines.append(f"| `{k}` is null | {v} |")
-    for w in result["warnings"]:
-        lines.append(f"\nWarning: {w}")
+    if result.get("handshakes"):
+        rows = []
+        for cell, by in result["handshakes"]["cells"].items():
+            tls, mode = f"{cell[3]}.{cell[4]}", cell.split("_")[1]
+            for who, c in by.items():
+                rows.append([tls, mode, who, fmt(c["rate"]),
+                             f"{fmt(c['rate_min'])}–{fmt(c['rate_max'])}",
+                             fmt(c["server_cpu_us_per_hs"]), fmt(c["server_user_us_per_hs"]),
+                             fmt(c["server_system_us_per_hs"]), fmt(c["client_cpu_us_per_hs"]),
+                             f"{c['resumed_share']:.3f}", fmt(c["tickets_per_hs"], 2),
+                             fmt(c["lat_p50_ms"], 2), fmt(c["lat_p99_ms"], 2), c["failures"]])
+        lines += table(["TLS", "handshake", "contender", "conn/s", "min–max", "server µs/hs",
+                        "user", "system", "client µs/hs", "resumed", "tickets/hs", "p50 ms",
+                        "p99 ms", "failures"],
+                       ["---"] * 3 + ["---:"] * 11, rows)
+    if result.get("instructions"):
+        rows = [[f"{cell[3]}.{cell[4]}", who, f"{e['instructions_per_hs']:,}",
+                 f"{e['callback_instructions_per_hs']:,}"
+                 if "callback_instructions_per_hs" in e else "–"]
+                for cell, by in result["instructions"].items() for who, e in by.items()]
+        lines += table(["TLS (resumed)", "server", "instructions/hs", "in the ticket callback"],
+                       ["---", "---", "---:", "---:"], rows)
+    if result.get("syscalls"):
+        rows = [[f"{cell[3]}.{cell[4]}", who, e["per_hs"],
+                 ", ".join(f"{name} {n}" for name, n in e["calls"].items())]
+                for cell, by in result["syscalls"].items() for who, e in by.items()]
+        lines += table(["TLS (resumed)", "server", "syscalls/hs", "the most frequent, per hs"],
+                       ["---", "---", "---:", "---"], rows)
+    if result.get("sni"):
+        rows = [[r["vhosts"], r["variant"], r["kind"], fmt(r["first_rate"]),
+                 fmt(r["last_rate"]), fmt(r["last_vs_first"], 3), fmt(r["first_cpu_us_per_hs"]),
+                 fmt(r["last_cpu_us_per_hs"]), fmt(r["last_vs_first_cpu"], 3)]
+                for r in result["sni"]["rows"]]
+        lines += table(["vhosts", "variant", "measured", "first conn/s", "last conn/s",
+                        "last/first", "first µs/hs", "last µs/hs", "last/first (CPU)"],
+                       ["---:", "---", "---"] + ["---:"] * 6, rows)
+    if result.get("memory"):
+        mem = result["memory"]
+        rows = [[label, e["handshakes"], e["pss_idle_kb"], e["pss_after_kb"],
+                 e["pss_after_kb"] - e["pss_idle_kb"],
+                 ", ".join(str(c["pss"]) for c in e["after"]["children"]),
+                 e.get("cache", {}).get("CacheCurrentEntries", "–")]
+                for label, e in mem["servers"].items()]
+        lines += table(["server", "full TLS 1.2 handshakes", "PSS idle kB", "PSS after kB",
+                        "growth kB", "children's PSS kB", "cache entries"],
+                       ["---"] + ["---:"] * 6, rows)
+    rows = [[f"`{k}`", fmt(v, 4) if isinstance(v, float) else fmt(v)]
+            for k, v in result["keys"].items()]
+    rows += [[f"`{k}`", f"null: {v}"] for k, v in result["why_null"].items()]
+    lines += table(["key", "value"], ["---", "---"], rows)
+    lines += [f"Warning: {w}" for w in result["warnings"]]
     return "\n".join(lines) + "\n"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the short run (under 5 minutes)")
-    parser.add_argument("--parts", default="handshakes,sni,memory,reload,instructions",
+    parser.add_argument("--parts",
+                        default="handshakes,sni,memory,reload,instructions,syscalls",
                         help="comma-separated subset of the parts to run")
     args = parser.parse_args()
     profile = PROFILES["quick" if args.quick else "full"]
@@ -662,6 +709,17 @@ def main():
         else:
             why["instructions"] = err
 
+    if "syscalls" in parts:
+        calls, err = part_syscalls(material, warnings)
+        result["syscalls"] = calls
+        if calls:
+            for v in ("12", "13"):
+                cell = calls[f"tls{v}_resume"]
+                keys[f"syscalls_per_hs_module_tls{v}"] = cell["module"]["per_hs"]
+                keys[f"syscalls_per_hs_nginx_tls{v}"] = cell["nginx"]["per_hs"]
+        else:
+            why["syscalls"] = err
+
     for name, value in (("module_vs_modssl_resumed_tls12", TARGET_MODULE_VS_MODSSL),
                         ("module_vs_modssl_resumed_tls13", TARGET_MODULE_VS_MODSSL),
                         ("sni_last_vs_first", TARGET_SNI_LAST_VS_FIRST)):
@@ -681,8 +739,7 @@ def main():
     with open(RESULTS / "latest.json", "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
-    if {"handshakes", "sni", "memory"} <= parts:
-        (RESULTS / "latest.md").write_text(markdown(result))
+    (RESULTS / "latest.md").write_text(markdown(result))
     say(json.dumps({k: keys.get(k) for k in sorted(keys)}, indent=1))
     for w in warnings:
         say("warning:", w)

@@ -176,18 +176,35 @@ def part_handshakes(profile, material, warnings):
                 say(describe(f"{s.label} rep {rep}", r))
     for s in servers:
         stop(s)
-    cells = {}
     for tls, mode in CELLS:
-        for s in servers:
-            mine = [r for r in runs if r["contender"] == s.label and r["tls"] == tls
-                    and r["mode"] == mode]
-            cells.setdefault(f"tls{tls.replace('.', '')}_{mode}", {})[s.label] = summarize(mine)
-        ciphers = {c for v in cells[f"tls{tls.replace('.', '')}_{mode}"].values()
-                   for c in v["cipher"]}
+        ciphers = {r["cipher"] for r in runs if r["tls"] == tls and r["mode"] == mode}
         if len(ciphers) > 1:
             warnings.append(f"TLS {tls} {mode}: contenders negotiated different ciphers {ciphers}")
-    return {"cells": cells, "runs": runs,
-            "contenders": {s.label: s.kind for s in servers}}
+    return {"runs": runs, "contenders": {s.label: s.kind for s in servers}}
+
+
+def handshake_cells(runs):
+    """Medians by cell ("tls12_resume") and contender."""
+    cells = {}
+    for tls, mode in CELLS:
+        for who in CONTENDERS:
+            mine = [r for r in runs if r["contender"] == who and r["tls"] == tls
+                    and r["mode"] == mode]
+            if mine:
+                cells.setdefault(f"tls{tls.replace('.', '')}_{mode}", {})[who] = summarize(mine)
+    return cells
+
+
+def paired(runs, a, b, value):
+    """Median, min and max over the repetitions of value(a's run) / value(b's run), the
+    two made side by side in the same repetition."""
+    by_rep = {}
+    for r in runs:
+        by_rep.setdefault(r["rep"], {})[r["contender"]] = r
+    ratios = sorted(value(pair[a]) / value(pair[b]) for pair in by_rep.values()
+                    if a in pair and b in pair)
+    return {"median": round(statistics.median(ratios), 4), "min": round(ratios[0], 4),
+            "max": round(ratios[-1], 4)}
 
 
 # The key names of the comparisons against the module, by contender.
@@ -195,9 +212,10 @@ VERSUS = {"modssl-tickets": "modssl", "nginx": "nginx", "modssl-cache": "cache",
           "modssl-nokeyfile": "modssl_nokeyfile"}
 
 
-def handshake_ratios(cells):
-    """Rate ratios, and the same in server CPU per handshake (suffix _cpu), oriented
-    like the rates: above 1 means the module is faster, or costs less."""
+def handshake_ratios(cells, runs):
+    """Ratios of the medians of rates, the same in server CPU per handshake (_cpu), and
+    the median of the ratios of runs made side by side (_paired), oriented like the
+    rates: above 1 means the module is faster, or costs less."""
     def rate(cell, who):
         return cells[cell][who]["rate"]
 
@@ -207,11 +225,14 @@ def handshake_ratios(cells):
     out = {}
     for v in ("12", "13"):
         full, res = f"tls{v}_full", f"tls{v}_resume"
+        resumed = [r for r in runs if r["tls"] == f"{v[0]}.{v[1]}" and r["mode"] == "resume"]
         out[f"resumed_vs_full_tls{v}"] = ratio(rate(res, "module"), rate(full, "module"))
         out[f"resumed_vs_full_tls{v}_cpu"] = ratio(cpu(full, "module"), cpu(res, "module"))
         for other, name in VERSUS.items():
             key = f"module_vs_{name}_resumed_tls{v}"
             out[key] = ratio(rate(res, "module"), rate(res, other))
+            out[key + "_paired"] = paired(resumed, "module", other,
+                                          lambda r: r["rate"])["median"]
             out[key + "_cpu"] = ratio(cpu(res, other), cpu(res, "module"))
     return out
 
@@ -246,8 +267,10 @@ def part_sni(profile, material, warnings):
             say(f"sni: {n} vhosts, {label}: started in {s.startup_s:.1f} s")
         for get in (None, "/"):
             for rep in range(profile["reps"]):
+                # first, last, then last, first: neither name always runs first.
+                names_order = (("first", 0), ("last", n - 1))[::1 if rep % 2 == 0 else -1]
                 for s in servers:
-                    for which, index in (("first", 0), ("last", n - 1)):
+                    for which, index in names_order:
                         r = bl.measure(s, tls="1.2", mode="resume", names=[names[index]],
                                        get=get, duration=profile["duration"],
                                        warmup=profile["warmup"], conns=CONNS, threads=THREADS)
@@ -258,6 +281,11 @@ def part_sni(profile, material, warnings):
                         say(describe(label, r))
         for s in servers:
             stop(s)
+    return {"startup_s": startup, "runs": runs, "variants": [v for v, _ in variants]}
+
+
+def sni_rows(runs):
+    """Last-name against first-name medians, by vhost count, variant and kind."""
     table = {}
     for r in runs:
         key = (r["vhosts"], r["variant"], "get" if r["get"] else "handshake")
@@ -265,28 +293,29 @@ def part_sni(profile, material, warnings):
     rows = []
     for (n, variant, kind), by_name in sorted(table.items()):
         first, last = summarize(by_name["first"]), summarize(by_name["last"])
+        pairs = [dict(r, contender=r["name"]) for r in by_name["first"] + by_name["last"]]
         rows.append({"vhosts": n, "variant": variant, "kind": kind,
                      "first_rate": first["rate"], "last_rate": last["rate"],
                      "last_vs_first": ratio(last["rate"], first["rate"]),
+                     "last_vs_first_paired": paired(pairs, "last", "first",
+                                                    lambda r: r["rate"])["median"],
                      "first_cpu_us_per_hs": first["server_cpu_us_per_hs"],
                      "last_cpu_us_per_hs": last["server_cpu_us_per_hs"],
                      "last_vs_first_cpu": ratio(first["server_cpu_us_per_hs"],
                                                 last["server_cpu_us_per_hs"])})
-    return {"rows": rows, "startup_s": startup, "runs": runs,
-            "variants": [v for v, _ in variants]}
+    return rows
 
 
-def sni_keys(sni):
+def sni_keys(rows):
     out, why = {}, {}
-    largest = max(r["vhosts"] for r in sni["rows"])
-    for row in sni["rows"]:
+    largest = max(r["vhosts"] for r in rows)
+    for row in rows:
         if row["vhosts"] != largest:
             continue
         suffix = "" if row["kind"] == "handshake" else "_get"
-        if row["variant"] == "sni_vhost":
-            out["sni_last_vs_first" + suffix] = row["last_vs_first"]
-        else:
-            out["sni_last_vs_first_modssl" + suffix] = row["last_vs_first"]
+        name = "sni_last_vs_first" + ("" if row["variant"] == "sni_vhost" else "_modssl")
+        out[name + suffix] = row["last_vs_first"]
+        out[name + suffix + "_paired"] = row["last_vs_first_paired"]
     if "sni_last_vs_first" not in out:
         out["sni_last_vs_first"] = None
         why["sni_last_vs_first"] = (f"mod_sni_vhost is not built ({bl.SNI_VHOST_SO} is "
@@ -421,27 +450,23 @@ def reload_latency(material, live):
 
 
 def part_reload(material):
-    out, why = {}, {}
-    graceful, err = reload_latency(material, live=False)
-    out["reload_latency_graceful_s"] = graceful["latency_s"] if graceful else None
+    """{"graceful": ..., "live": ...}: each a result, or None and its reason in "why"."""
+    out = {"why": {}, "check_interval_s": RELOAD_CHECK_INTERVAL}
+    out["graceful"], err = reload_latency(material, live=False)
     if err:
-        why["reload_latency_graceful_s"] = err
-    detail = {"graceful": graceful}
+        out["why"]["graceful"] = err
     probe = (f"SSLTicketKeyFile {material.ticket_key}\nSSLTicketKeyReload live\n"
              f"SSLTicketKeyCheckInterval {RELOAD_CHECK_INTERVAL}")
     ok, output = bl.httpd_accepts(probe, material, WORK)
     if ok:
-        live, err = reload_latency(material, live=True)
-        out["reload_latency_s"] = live["latency_s"] if live else None
-        detail["live"] = live
+        out["live"], err = reload_latency(material, live=True)
         if err:
-            why["reload_latency_s"] = err
+            out["why"]["live"] = err
     else:
-        out["reload_latency_s"] = None
-        why["reload_latency_s"] = ("live key reload is not built: httpd -t refuses "
-                                   f"'SSLTicketKeyReload live': {output.splitlines()[-1]}")
-    out["reload_check_interval_s"] = RELOAD_CHECK_INTERVAL
-    return out, why, detail
+        out["live"] = None
+        out["why"]["live"] = ("live key reload is not built: httpd -t refuses "
+                              f"'SSLTicketKeyReload live': {output.splitlines()[-1]}")
+    return out
 
 
 # --- part 5: instructions per handshake (callgrind) -------------------------------------
@@ -632,12 +657,14 @@ def markdown(result):
                        ["---", "---", "---:", "---"], rows)
     if result.get("sni"):
         rows = [[r["vhosts"], r["variant"], r["kind"], fmt(r["first_rate"]),
-                 fmt(r["last_rate"]), fmt(r["last_vs_first"], 3), fmt(r["first_cpu_us_per_hs"]),
+                 fmt(r["last_rate"]), fmt(r["last_vs_first"], 3),
+                 fmt(r["last_vs_first_paired"], 3), fmt(r["first_cpu_us_per_hs"]),
                  fmt(r["last_cpu_us_per_hs"]), fmt(r["last_vs_first_cpu"], 3)]
                 for r in result["sni"]["rows"]]
         lines += table(["vhosts", "variant", "measured", "first conn/s", "last conn/s",
-                        "last/first", "first µs/hs", "last µs/hs", "last/first (CPU)"],
-                       ["---:", "---", "---"] + ["---:"] * 6, rows)
+                        "last/first", "paired", "first µs/hs", "last µs/hs",
+                        "last/first (CPU)"],
+                       ["---:", "---", "---"] + ["---:"] * 7, rows)
     if result.get("memory"):
         mem = result["memory"]
         rows = [[label, e["handshakes"], e["pss_idle_kb"], e["pss_after_kb"],
@@ -662,7 +689,15 @@ def main():
     parser.add_argument("--parts",
                         default="handshakes,sni,memory,reload,instructions,syscalls",
                         help="comma-separated subset of the parts to run")
+    parser.add_argument("--rescore", metavar="JSON",
+                        help="measure nothing: derive the summaries, keys and tables again "
+                             "from a results file")
     args = parser.parse_args()
+    if args.rescore:
+        with open(args.rescore) as f:
+            saved = json.load(f)
+        write_results({k: v for k, v in saved.items() if k not in saved.get("keys", {})})
+        return
     profile = PROFILES["quick" if args.quick else "full"]
     parts = set(args.parts.split(","))
 
@@ -678,61 +713,79 @@ def main():
     WORK.mkdir(parents=True)
     os.chmod(WORK, 0o755)
     material = bl.Material(WORK / "material")
-    warnings, keys, why = [], {}, {}
+    warnings = []
     result = {"profile": "quick" if args.quick else "full", "settings": profile,
               "client": {"conns": CONNS, "threads": THREADS}, "machine": machine(),
-              "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "part_errors": {}}
     if "handshakes" in parts:
         result["handshakes"] = part_handshakes(profile, material, warnings)
-        keys.update(handshake_ratios(result["handshakes"]["cells"]))
     if "sni" in parts:
         result["sni"] = part_sni(profile, material, warnings)
-        k, w = sni_keys(result["sni"])
-        keys.update(k)
-        why.update(w)
     if "memory" in parts:
         result["memory"] = part_memory(profile, material, warnings)
-        keys["module_overhead_per_child_pss_kb"] = \
-            result["memory"]["module_overhead_per_child_kb"]["pss"]
     if "reload" in parts:
-        k, w, detail = part_reload(material)
+        result["reload"] = part_reload(material)
+    if "instructions" in parts:
+        result["instructions"], err = part_instructions(profile, material, warnings)
+        if err:
+            result["part_errors"]["instructions"] = err
+    if "syscalls" in parts:
+        result["syscalls"], err = part_syscalls(material, warnings)
+        if err:
+            result["part_errors"]["syscalls"] = err
+    result["warnings"] = warnings
+    result["elapsed_s"] = round(time.monotonic() - began, 1)
+    result["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    write_results(result)
+
+
+def score(result):
+    """Derives from what the parts recorded the summaries, the keys (and why a key is
+    null) and the targets; result gains them."""
+    keys, why = {}, dict(result.get("part_errors", {}))
+    if result.get("handshakes"):
+        hs = result["handshakes"]
+        hs["cells"] = handshake_cells(hs["runs"])
+        keys.update(handshake_ratios(hs["cells"], hs["runs"]))
+    if result.get("sni"):
+        result["sni"]["rows"] = sni_rows(result["sni"]["runs"])
+        k, w = sni_keys(result["sni"]["rows"])
         keys.update(k)
         why.update(w)
-        result["reload"] = detail
-
-    if "instructions" in parts:
-        instr, err = part_instructions(profile, material, warnings)
-        result["instructions"] = instr
-        if instr:
-            keys.update(instruction_ratios(instr))
-        else:
-            why["instructions"] = err
-
-    if "syscalls" in parts:
-        calls, err = part_syscalls(material, warnings)
-        result["syscalls"] = calls
-        if calls:
-            for v in ("12", "13"):
-                cell = calls[f"tls{v}_resume"]
-                keys[f"syscalls_per_hs_module_tls{v}"] = cell["module"]["per_hs"]
-                keys[f"syscalls_per_hs_nginx_tls{v}"] = cell["nginx"]["per_hs"]
-        else:
-            why["syscalls"] = err
-
+    if result.get("memory"):
+        keys["module_overhead_per_child_pss_kb"] = \
+            result["memory"]["module_overhead_per_child_kb"]["pss"]
+    if result.get("reload"):
+        reload = result["reload"]
+        for mode, key in (("live", "reload_latency_s"), ("graceful", "reload_latency_graceful_s")):
+            keys[key] = reload[mode]["latency_s"] if reload[mode] else None
+            if mode in reload["why"]:
+                why[key] = reload["why"][mode]
+        keys["reload_check_interval_s"] = reload["check_interval_s"]
+    if result.get("instructions"):
+        keys.update(instruction_ratios(result["instructions"]))
+    if result.get("syscalls"):
+        for v in ("12", "13"):
+            cell = result["syscalls"][f"tls{v}_resume"]
+            keys[f"syscalls_per_hs_module_tls{v}"] = cell["module"]["per_hs"]
+            keys[f"syscalls_per_hs_nginx_tls{v}"] = cell["nginx"]["per_hs"]
+    result["targets"] = {}
     for name, value in (("module_vs_modssl_resumed_tls12", TARGET_MODULE_VS_MODSSL),
                         ("module_vs_modssl_resumed_tls13", TARGET_MODULE_VS_MODSSL),
                         ("sni_last_vs_first", TARGET_SNI_LAST_VS_FIRST)):
         if name in keys:
-            result.setdefault("targets", {})[name] = {
+            result["targets"][name] = {
                 "target": value, "value": keys[name],
                 "met": None if keys[name] is None else keys[name] >= value}
     result["keys"] = keys
     result["why_null"] = why
-    result["warnings"] = warnings
-    result["elapsed_s"] = round(time.monotonic() - began, 1)
-    result["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
-    # The keys the issue asks for, at the top level: numbers, or null with why_null.
+
+
+def write_results(result):
+    """bench/results/latest.json (the keys at the top level: numbers, or null with the
+    reason in why_null) and latest.md."""
+    score(result)
+    keys = result["keys"]
     out = dict(keys)
     out.update(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -741,7 +794,7 @@ def main():
         f.write("\n")
     (RESULTS / "latest.md").write_text(markdown(result))
     say(json.dumps({k: keys.get(k) for k in sorted(keys)}, indent=1))
-    for w in warnings:
+    for w in result["warnings"]:
         say("warning:", w)
     say(f"bench: {result['elapsed_s']} s; results in {RESULTS / 'latest.json'}")
 

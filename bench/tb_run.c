@@ -289,8 +289,11 @@ static void keep_session(tb_slot *s)
      * a ticket again; with OpenSSL's client cache on, OpenSSL would have marked it
      * not resumable, as RFC 8446 C.4 asks of browsers). */
     SSL_SESSION *session = SSL_get1_session(s->ssl);
+    int used = session != NULL && session == s->sessions[s->name];
 
-    if (session != NULL && !SSL_SESSION_is_resumable(session)) {
+    if (session != NULL &&
+        (!SSL_SESSION_is_resumable(session) ||
+         (used && s->worker->cfg->single_use && SSL_version(s->ssl) == TLS1_3_VERSION))) {
         SSL_SESSION_free(session);
         session = NULL;
     }

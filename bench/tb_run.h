@@ -23,6 +23,7 @@ typedef struct {
     long fixed_name;      /* index into names, or -1 for round robin */
     const char *get_path; /* one GET per connection, or NULL */
     int ticket_names;     /* count tickets by the key name in them */
+    int single_use;       /* offer a TLS 1.3 session once (RFC 8446 C.4) */
     unsigned conns;       /* connections of one worker */
     double duration;      /* seconds of measurement, when count is 0 */
     unsigned long count;  /* connections to measure, or 0 */

@@ -57,6 +57,9 @@ static void usage(FILE *out)
           "  --sni-index K          always send name K (0-based; -1 is the last)\n"
           "  --get PATH             one HTTP/1.1 GET per connection; 200 is required\n"
           "  --ticket-names         count the tickets held at the end by key name\n"
+          "  --single-use           offer a TLS 1.3 session once, as browsers do (RFC 8446\n"
+          "                         C.4): a resumption that brings no new ticket leaves\n"
+          "                         the connection none to offer\n"
           "  --timeout SECONDS      a connection taking longer fails (default 10)\n"
           "  --sync                 after the warm-up print \"ready\" and wait for a line\n"
           "                         on stdin before measuring\n",
@@ -168,15 +171,25 @@ static void resolve(options *o)
 static void parse_options(options *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"connect", required_argument, NULL, 'c'},  {"cafile", required_argument, NULL, 'a'},
-        {"tls", required_argument, NULL, 'v'},      {"mode", required_argument, NULL, 'm'},
-        {"conns", required_argument, NULL, 'n'},    {"threads", required_argument, NULL, 't'},
-        {"duration", required_argument, NULL, 'd'}, {"count", required_argument, NULL, 'k'},
-        {"warmup", required_argument, NULL, 'w'},   {"sni", required_argument, NULL, 's'},
-        {"sni-file", required_argument, NULL, 'f'}, {"sni-index", required_argument, NULL, 'i'},
-        {"get", required_argument, NULL, 'g'},      {"ticket-names", no_argument, NULL, 'T'},
-        {"timeout", required_argument, NULL, 'o'},  {"sync", no_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"connect", required_argument, NULL, 'c'},
+        {"cafile", required_argument, NULL, 'a'},
+        {"tls", required_argument, NULL, 'v'},
+        {"mode", required_argument, NULL, 'm'},
+        {"conns", required_argument, NULL, 'n'},
+        {"threads", required_argument, NULL, 't'},
+        {"duration", required_argument, NULL, 'd'},
+        {"count", required_argument, NULL, 'k'},
+        {"warmup", required_argument, NULL, 'w'},
+        {"sni", required_argument, NULL, 's'},
+        {"sni-file", required_argument, NULL, 'f'},
+        {"sni-index", required_argument, NULL, 'i'},
+        {"get", required_argument, NULL, 'g'},
+        {"ticket-names", no_argument, NULL, 'T'},
+        {"single-use", no_argument, NULL, 'U'},
+        {"timeout", required_argument, NULL, 'o'},
+        {"sync", no_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     tb_config *cfg = &o->cfg;
     char *end;
@@ -239,6 +252,9 @@ static void parse_options(options *o, int argc, char **argv)
             break;
         case 'T':
             cfg->ticket_names = 1;
+            break;
+        case 'U':
+            cfg->single_use = 1;
             break;
         case 'o':
             cfg->timeout = parse_seconds(optarg, "--timeout");
@@ -313,9 +329,10 @@ static void print_result(const options *o, tb_stats *st, double elapsed, double 
 {
     const tb_config *cfg = &o->cfg;
 
-    printf("{\"tls\":\"%s\",\"mode\":\"%s\",\"conns\":%u,\"threads\":%u,\"get\":",
+    printf("{\"tls\":\"%s\",\"mode\":\"%s\",\"single_use\":%s,\"conns\":%u,\"threads\":%u,"
+           "\"get\":",
            o->version == TLS1_3_VERSION ? "1.3" : "1.2", cfg->resume ? "resume" : "full",
-           cfg->conns, o->threads);
+           cfg->single_use ? "true" : "false", cfg->conns, o->threads);
     if (cfg->get_path)
         tb_json_string(stdout, cfg->get_path);
     else

@@ -14,7 +14,7 @@ my $client = "$TkTest::TOP_DIR/build/tls-bench";
 my $count = 20;
 
 plan skip_all => "$client is missing (make builds it)" unless -x $client;
-plan tests => 2 * 12;
+plan tests => 2 * 13;
 
 my $key = TkTest::new_key(48);
 my $key_path = TkTest::t_path('tmp', 'bench-client.key');
@@ -43,6 +43,10 @@ for my $version ('1.2', '1.3') {
         "$tag resume: each ended holding a ticket sealed with the key file's key";
     is $r->{tickets_per_hs}, $version eq '1.3' ? 1 : 0,
         "$tag resume: tickets counted (TLS 1.3: the fresh one after each resumption)";
+
+    $r = bench($version, qw(--mode resume --single-use --sni alpha.tk.test));
+    ok $r->{handshakes} == $count && $r->{resumed_share} == 1,
+        "$tag resume, each TLS 1.3 ticket offered once: every one resumed (fresh tickets)";
 
     $r = bench($version, qw(--mode full --sni alpha.tk.test));
     is $r->{handshakes}, $count, "$tag full: $count handshakes";

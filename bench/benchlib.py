@@ -380,20 +380,20 @@ class ClientError(RuntimeError):
     pass
 
 
-def client_args(server, tls, mode, names=(MAIN_NAME,), sni_index=None, get=None,
-                conns=16, threads=1, duration=None, count=None, warmup=0.5, ticket_names=False):
+def client_args(server, tls, mode, names=(MAIN_NAME,), get=None, conns=16, threads=1,
+                duration=None, count=None, warmup=0.5, ticket_names=False, single_use=False):
     args = [str(CLIENT), "--connect", f"127.0.0.1:{server.port}",
             "--cafile", str(server.material.ca), "--tls", tls, "--mode", mode,
             "--conns", str(conns), "--threads", str(threads), "--warmup", str(warmup)]
     args += ["--count", str(count)] if count else ["--duration", str(duration)]
     if names:
         args += ["--sni", ",".join(names)]
-    if sni_index is not None:
-        args += ["--sni-index", str(sni_index)]
     if get:
         args += ["--get", get]
     if ticket_names:
         args.append("--ticket-names")
+    if single_use:
+        args.append("--single-use")
     return args
 
 

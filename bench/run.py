@@ -28,13 +28,15 @@ import benchlib as bl
 RESULTS = bl.TOP / "bench" / "results"
 WORK = bl.TOP / "build" / "bench"
 
-# quick: `make bench QUICK=1`, under 5 minutes here (about 3 now, leaving room for the
-# mod_sni_vhost runs to come); full: `make bench`.
+# quick: `make bench QUICK=1`, under 5 minutes here (about 3.5 now, leaving room for the
+# mod_sni_vhost runs to come), so without the explanatory parts; full: `make bench`.
 PROFILES = {
-    "quick": dict(reps=3, duration=1.0, warmup=0.3, sni_counts=[5000], memory_sessions=5000,
+    "quick": dict(parts="handshakes,sni,memory,reload,instructions",
+                  reps=3, duration=1.0, warmup=0.3, sni_counts=[5000], memory_sessions=5000,
                   callgrind_counts=(50, 250),
                   callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module")),
-    "full": dict(reps=5, duration=5.0, warmup=1.0, sni_counts=[1, 100, 1000, 5000],
+    "full": dict(parts="handshakes,single_use,sni,memory,reload,instructions,syscalls",
+                 reps=5, duration=5.0, warmup=1.0, sni_counts=[1, 100, 1000, 5000],
                  memory_sessions=100000, callgrind_counts=(100, 600),
                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module",
                                        "nginx")),
@@ -106,6 +108,13 @@ def summarize(runs):
     }
 
 
+def rotated(items, rep):
+    """A B C D, then B C D A, ...: over the repetitions every item runs in every
+    position, so that none always runs first, after a pause, or last."""
+    k = rep % len(items)
+    return items[k:] + items[:k]
+
+
 def check(warnings, label, run, mode):
     if run["failures"]:
         warnings.append(f"{label}: {run['failures']} failures ({run['first_error']})")
@@ -128,6 +137,9 @@ def describe(label, r):
 
 
 CONTENDERS = ("modssl-cache", "modssl-tickets", "modssl-nokeyfile", "module", "nginx")
+# A second server configured as modssl-tickets, in the resumed cells: how far apart two
+# identical servers measure in the same run, the noise floor of every other ratio.
+CONTROL = "modssl-tickets-again"
 
 
 def contender(kind, material, label=None):
@@ -139,7 +151,7 @@ def contender(kind, material, label=None):
                         global_conf="SSLSessionCache shmcb:@DIR@/scache(4096000)\n"
                                     "SSLSessionCacheTimeout 300",
                         vhost_conf="    SSLSessionTickets off\n")
-    if kind == "modssl-tickets":
+    if kind in ("modssl-tickets", CONTROL):
         # mod_ssl's own ticket key (one 48-byte key, AES-128).
         return bl.Httpd(label, WORK, material,
                         vhost_conf=f"    SSLSessionTicketKeyFile {material.ticket_key}\n")
@@ -160,14 +172,13 @@ def contender(kind, material, label=None):
 
 
 def part_handshakes(profile, material, warnings):
-    servers = [start(contender(kind, material)) for kind in CONTENDERS]
+    servers = [start(contender(kind, material)) for kind in CONTENDERS + (CONTROL,)]
     runs = []
     for tls, mode in CELLS:
         say(f"handshakes: TLS {tls} {mode}")
+        cell = [s for s in servers if mode == "resume" or s.label != CONTROL]
         for rep in range(profile["reps"]):
-            # A B C D, then B C D A, ...: every contender runs in every position.
-            order = servers[rep % len(servers):] + servers[:rep % len(servers)]
-            for s in order:
+            for s in rotated(cell, rep):
                 r = bl.measure(s, tls=tls, mode=mode, duration=profile["duration"],
                                warmup=profile["warmup"], conns=CONNS, threads=THREADS)
                 r.update(contender=s.label, rep=rep)
@@ -187,7 +198,7 @@ def handshake_cells(runs):
     """Medians by cell ("tls12_resume") and contender."""
     cells = {}
     for tls, mode in CELLS:
-        for who in CONTENDERS:
+        for who in CONTENDERS + (CONTROL,):
             mine = [r for r in runs if r["contender"] == who and r["tls"] == tls
                     and r["mode"] == mode]
             if mine:
@@ -228,16 +239,53 @@ def handshake_ratios(cells, runs):
         resumed = [r for r in runs if r["tls"] == f"{v[0]}.{v[1]}" and r["mode"] == "resume"]
         out[f"resumed_vs_full_tls{v}"] = ratio(rate(res, "module"), rate(full, "module"))
         out[f"resumed_vs_full_tls{v}_cpu"] = ratio(cpu(full, "module"), cpu(res, "module"))
-        for other, name in VERSUS.items():
-            key = f"module_vs_{name}_resumed_tls{v}"
-            out[key] = ratio(rate(res, "module"), rate(res, other))
-            out[key + "_paired"] = paired(resumed, "module", other,
-                                          lambda r: r["rate"])["median"]
-            out[key + "_cpu"] = ratio(cpu(res, other), cpu(res, "module"))
+        for mine, other, key in [("module", other, f"module_vs_{name}_resumed_tls{v}")
+                                 for other, name in VERSUS.items()] + \
+                [(CONTROL, "modssl-tickets", f"control_resumed_tls{v}")]:
+            out[key] = ratio(rate(res, mine), rate(res, other))
+            out[key + "_paired"] = paired(resumed, mine, other, lambda r: r["rate"])["median"]
+            out[key + "_cpu"] = ratio(cpu(res, other), cpu(res, mine))
     return out
 
 
-# --- part 2: SNI scaling ----------------------------------------------------------------
+# --- part 2: clients that use a TLS 1.3 ticket once -------------------------------------
+
+
+def part_single_use(profile, material, warnings):
+    """Resumed TLS 1.3 handshakes of clients that offer each ticket once, as RFC 8446 C.4
+    asks and browsers do: after a resumption that brings no fresh ticket, such a client
+    has nothing to offer, and its next handshake is a full one."""
+    servers = [start(contender(kind, material, f"single-use-{kind}")) for kind in CONTENDERS]
+    runs = []
+    for rep in range(profile["reps"]):
+        for kind, s in rotated(list(zip(CONTENDERS, servers)), rep):
+            r = bl.measure(s, tls="1.3", mode="resume", single_use=True,
+                           duration=profile["duration"], warmup=profile["warmup"],
+                           conns=CONNS, threads=THREADS)
+            r.update(contender=kind, rep=rep)
+            runs.append(r)
+            # A share below 1 is what this part measures, not a fault.
+            check(warnings, f"single-use {kind} rep {rep}", r, None)
+            say(describe(f"single-use {kind} rep {rep}", r))
+    for s in servers:
+        stop(s)
+    return {"runs": runs}
+
+
+def single_use_keys(cells, runs):
+    out = {}
+    for who, name in [("module", "module")] + list(VERSUS.items()):
+        out[f"single_use_resumed_share_tls13_{name}"] = cells[who]["resumed_share"]
+    out["module_vs_modssl_single_use_tls13"] = ratio(cells["module"]["rate"],
+                                                     cells["modssl-tickets"]["rate"])
+    out["module_vs_modssl_single_use_tls13_paired"] = paired(
+        runs, "module", "modssl-tickets", lambda r: r["rate"])["median"]
+    out["module_vs_modssl_single_use_tls13_cpu"] = ratio(
+        cells["modssl-tickets"]["server_cpu_us_per_hs"], cells["module"]["server_cpu_us_per_hs"])
+    return out
+
+
+# --- part 3: SNI scaling ----------------------------------------------------------------
 
 
 def sni_variants():
@@ -267,10 +315,8 @@ def part_sni(profile, material, warnings):
             say(f"sni: {n} vhosts, {label}: started in {s.startup_s:.1f} s")
         for get in (None, "/"):
             for rep in range(profile["reps"]):
-                # first, last, then last, first: neither name always runs first.
-                names_order = (("first", 0), ("last", n - 1))[::1 if rep % 2 == 0 else -1]
                 for s in servers:
-                    for which, index in names_order:
+                    for which, index in rotated([("first", 0), ("last", n - 1)], rep):
                         r = bl.measure(s, tls="1.2", mode="resume", names=[names[index]],
                                        get=get, duration=profile["duration"],
                                        warmup=profile["warmup"], conns=CONNS, threads=THREADS)
@@ -325,7 +371,7 @@ def sni_keys(rows):
     return out, why
 
 
-# --- part 3: memory ---------------------------------------------------------------------
+# --- part 4: memory ---------------------------------------------------------------------
 
 
 def cache_status(server):
@@ -400,7 +446,7 @@ def part_memory(profile, material, warnings):
     return out
 
 
-# --- part 4: key reload latency ---------------------------------------------------------
+# --- part 5: key reload latency ---------------------------------------------------------
 
 
 def ticket_batch(server):
@@ -469,7 +515,7 @@ def part_reload(material):
     return out
 
 
-# --- part 5: instructions per handshake (callgrind) -------------------------------------
+# --- part 6: instructions per handshake (callgrind) -------------------------------------
 
 # The module's ticket-key callback (mod_ssl's is a static symbol of a stripped DSO).
 CALLBACK_SYMBOL = {"module": "ticket_key_cb"}
@@ -556,7 +602,7 @@ def instruction_ratios(instr):
     return out
 
 
-# --- part 6: system calls per handshake (strace) ---------------------------------------
+# --- part 7: system calls per handshake (strace) ---------------------------------------
 
 SYSCALL_CONTENDERS = ("module", "nginx")
 
@@ -642,6 +688,13 @@ def markdown(result):
                         "user", "system", "client µs/hs", "resumed", "tickets/hs", "p50 ms",
                         "p99 ms", "failures"],
                        ["---"] * 3 + ["---:"] * 11, rows)
+    if result.get("single_use"):
+        rows = [[who, fmt(c["rate"]), f"{c['resumed_share']:.3f}", fmt(c["tickets_per_hs"], 2),
+                 fmt(c["server_cpu_us_per_hs"]), c["failures"]]
+                for who, c in result["single_use"]["cells"].items()]
+        lines += table(["TLS 1.3, each ticket offered once", "conn/s", "resumed",
+                        "tickets/hs", "server µs/hs", "failures"],
+                       ["---"] + ["---:"] * 5, rows)
     if result.get("instructions"):
         rows = [[f"{cell[3]}.{cell[4]}", who, f"{e['instructions_per_hs']:,}",
                  f"{e['callback_instructions_per_hs']:,}"
@@ -686,9 +739,9 @@ def markdown(result):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the short run (under 5 minutes)")
-    parser.add_argument("--parts",
-                        default="handshakes,sni,memory,reload,instructions,syscalls",
-                        help="comma-separated subset of the parts to run")
+    parser.add_argument("--parts", help="comma-separated parts to run (default: the "
+                        "profile's: " + PROFILES["full"]["parts"] + "; QUICK leaves out "
+                        "single_use and syscalls)")
     parser.add_argument("--rescore", metavar="JSON",
                         help="measure nothing: derive the summaries, keys and tables again "
                              "from a results file")
@@ -699,7 +752,7 @@ def main():
         write_results({k: v for k, v in saved.items() if k not in saved.get("keys", {})})
         return
     profile = PROFILES["quick" if args.quick else "full"]
-    parts = set(args.parts.split(","))
+    parts = set((args.parts or profile["parts"]).split(","))
 
     for path in (bl.CLIENT, bl.TLS_TICKETS_SO):
         if not path.exists():
@@ -719,6 +772,8 @@ def main():
               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "part_errors": {}}
     if "handshakes" in parts:
         result["handshakes"] = part_handshakes(profile, material, warnings)
+    if "single_use" in parts:
+        result["single_use"] = part_single_use(profile, material, warnings)
     if "sni" in parts:
         result["sni"] = part_sni(profile, material, warnings)
     if "memory" in parts:
@@ -747,6 +802,11 @@ def score(result):
         hs = result["handshakes"]
         hs["cells"] = handshake_cells(hs["runs"])
         keys.update(handshake_ratios(hs["cells"], hs["runs"]))
+    if result.get("single_use"):
+        su = result["single_use"]
+        su["cells"] = {who: summarize([r for r in su["runs"] if r["contender"] == who])
+                       for who in CONTENDERS}
+        keys.update(single_use_keys(su["cells"], su["runs"]))
     if result.get("sni"):
         result["sni"]["rows"] = sni_rows(result["sni"]["runs"])
         k, w = sni_keys(result["sni"]["rows"])

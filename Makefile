@@ -21,10 +21,10 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 TOOL      = $(BUILD)/tls-ticket-keys
 
-.PHONY: all deps install test unit-test httpd-test demo clean format fuzz test-asan asan-build \
-        rotation-load
+.PHONY: all deps install test unit-test httpd-test demo bench clean format fuzz test-asan \
+        asan-build rotation-load
 
-all: mod_tls_tickets.la mod_sni_vhost.la $(TOOL)
+all: mod_tls_tickets.la mod_sni_vhost.la $(TOOL) $(BUILD)/tls-bench
 
 deps:
 	@scripts/install-deps.sh
@@ -57,6 +57,13 @@ $(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_HDRS)
                      $(SNI_HDRS) | $(BUILD)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(APR_LIBS) -lssl -lcrypto
 
+BENCH_SRC = bench/tls-bench.c bench/tb_run.c bench/tb_stats.c
+BENCH_HDRS = bench/tb_run.h bench/tb_stats.h
+
+# The load client: optimised, since it shares the machine's cores with the servers.
+$(BUILD)/tls-bench: $(BENCH_SRC) $(BENCH_HDRS) | $(BUILD)
+	$(CC) -O2 -g $(WARN) -o $@ $(BENCH_SRC) -lssl -lcrypto -lpthread -lm
+
 $(BUILD):
 	mkdir -p $@
 
@@ -75,6 +82,15 @@ httpd-test: all
 
 test: deps
 	$(MAKE) unit-test httpd-test
+
+# `make bench QUICK=1`: the short run (under 5 minutes); `make bench`: the full one.
+# They need nginx (a contender), python3 (the harness), valgrind and strace (instruction
+# and system-call counts);
+# results go to bench/results/, BENCHMARKS.md explains them.
+bench:
+	@scripts/install-deps.sh nginx python3 valgrind strace
+	$(MAKE) all
+	bench/run.py $(if $(filter-out 0,$(QUICK)),--quick)
 
 demo: deps
 	$(MAKE) all
@@ -155,7 +171,7 @@ httpd-test-configure:
 	@$(HTTPD_TEST) -configure > $(BUILD)/configure.log 2>&1 || { cat $(BUILD)/configure.log; exit 1; }
 
 format:
-	clang-format -i *.c *.h tests/*.c tests/*.h tests/fuzz/*.c tools/*.c
+	clang-format -i *.c *.h tests/*.c tests/*.h tests/fuzz/*.c tools/*.c bench/*.c bench/*.h
 
 clean:
 	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o

@@ -15,6 +15,15 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 echo "install-deps: installing$missing"
+# Debian starts a package's service when it is installed (apache2 and nginx on port 80,
+# and nginx's install fails when that port is taken).  This project runs its own servers
+# on their own ports, so, as Docker images do, deny service starts during the install,
+# unless a policy is already there.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,863 @@
+#!/usr/bin/python3
+"""make bench: TLS handshake benchmarks of httpd + mod_tls_tickets beside mod_ssl and
+nginx, side by side in one run (issue 5).  BENCHMARKS.md explains every number.
+
+Parts: handshakes (5 contenders x TLS 1.2/1.3 x full/resumed), SNI scaling (vhost
+counts, first and last name), memory (session cache vs tickets), key reload latency,
+instructions per resumed handshake (callgrind).  Writes bench/results/latest.json and
+bench/results/latest.md.
+"""
+
+import argparse
+import atexit
+import http.client
+import json
+import os
+import platform
+import pwd
+import shutil
+import signal
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+
+import benchlib as bl
+
+RESULTS = bl.TOP / "bench" / "results"
+WORK = bl.TOP / "build" / "bench"
+
+# quick: `make bench QUICK=1`, under 5 minutes here (about 3.5 now, leaving room for the
+# mod_sni_vhost runs to come), so without the explanatory parts; full: `make bench`.
+PROFILES = {
+    "quick": dict(parts="handshakes,sni,memory,reload,instructions",
+                  reps=3, duration=1.0, warmup=0.3, sni_counts=[5000], memory_sessions=5000,
+                  callgrind_counts=(50, 250),
+                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module")),
+    "full": dict(parts="handshakes,single_use,sni,memory,reload,instructions,syscalls",
+                 reps=5, duration=5.0, warmup=1.0, sni_counts=[1, 100, 1000, 5000],
+                 memory_sessions=100000, callgrind_counts=(100, 600),
+                 callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module",
+                                       "nginx")),
+}
+# Two client threads (event loops) with 32 connections in flight: every server has
+# work queued at all times, and the client is not held to one core (with one thread it
+# was, against nginx, whose rate it then capped).
+CONNS, THREADS = 32, 2
+CELLS = [(tls, mode) for tls in ("1.2", "1.3") for mode in ("full", "resume")]
+TARGET_MODULE_VS_MODSSL = 0.98
+TARGET_SNI_LAST_VS_FIRST = 0.95
+RELOAD_CHECK_INTERVAL = 1
+
+running = []
+
+
+def stop_all():
+    while running:
+        running.pop().stop()
+
+
+def on_signal(signum, frame):
+    stop_all()
+    sys.exit(128 + signum)
+
+
+def start(server, timeout=300):
+    running.append(server)
+    return server.start(timeout=timeout)
+
+
+def stop(server):
+    server.stop()
+    running.remove(server)
+
+
+def say(*args):
+    print(*args, flush=True)
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def ratio(a, b):
+    return round(a / b, 4) if a is not None and b else None
+
+
+def summarize(runs):
+    """Medians (and spread) of the runs of one contender in one cell."""
+    rates = [r["rate"] for r in runs]
+    return {
+        "runs": len(runs),
+        "rate": median(rates),
+        "rate_min": min(rates),
+        "rate_max": max(rates),
+        "server_cpu_us_per_hs": median(r["server_cpu_us_per_hs"] for r in runs),
+        "server_user_us_per_hs": median(r["server_user_us_per_hs"] for r in runs),
+        "server_system_us_per_hs": median(r["server_system_us_per_hs"] for r in runs),
+        "client_cpu_us_per_hs": median(r["client_cpu_us_per_hs"] for r in runs),
+        "resumed_share": min(r["resumed_share"] for r in runs),
+        "tickets_per_hs": median(r["tickets_per_hs"] for r in runs),
+        "failures": sum(r["failures"] for r in runs),
+        "lat_p50_ms": median(r["lat_p50_ms"] for r in runs),
+        "lat_p99_ms": median(r["lat_p99_ms"] for r in runs),
+        "cipher": sorted({r["cipher"] for r in runs}),
+        "group": sorted({r["group"] for r in runs}),
+    }
+
+
+def rotated(items, rep):
+    """A B C D, then B C D A, ...: over the repetitions every item runs in every
+    position, so that none always runs first, after a pause, or last."""
+    k = rep % len(items)
+    return items[k:] + items[:k]
+
+
+def check(warnings, label, run, mode):
+    if run["failures"]:
+        warnings.append(f"{label}: {run['failures']} failures ({run['first_error']})")
+    if mode == "resume" and run["resumed_share"] < 0.99:
+        warnings.append(f"{label}: only {run['resumed_share']:.3f} resumed")
+    if mode == "full" and run["resumed"]:
+        warnings.append(f"{label}: {run['resumed']} resumed in full mode")
+    if run.get("server_processes_changed"):
+        warnings.append(f"{label}: server processes changed during the run")
+
+
+def describe(label, r):
+    cpu = r["server_cpu_us_per_hs"]
+    return (f"  {label:<34} {r['rate']:8.0f}/s  resumed {r['resumed_share']:.3f}  "
+            f"server {cpu if cpu is None else round(cpu)} us/hs  "
+            f"p50 {r['lat_p50_ms']:.2f} ms  p99 {r['lat_p99_ms']:.2f} ms  fail {r['failures']}")
+
+
+# --- part 1: handshakes -----------------------------------------------------------------
+
+
+CONTENDERS = ("modssl-cache", "modssl-tickets", "modssl-nokeyfile", "module", "nginx")
+# A second server configured as modssl-tickets, in the resumed cells: how far apart two
+# identical servers measure in the same run, the noise floor of every other ratio.
+CONTROL = "modssl-tickets-again"
+
+
+def contender(kind, material, label=None):
+    """A fresh server of one contender kind; label names its directory."""
+    label = label or kind
+    if kind == "modssl-cache":
+        # The stateful baseline: mod_ssl's shmcb session cache, no tickets.
+        return bl.Httpd(label, WORK, material,
+                        global_conf="SSLSessionCache shmcb:@DIR@/scache(4096000)\n"
+                                    "SSLSessionCacheTimeout 300",
+                        vhost_conf="    SSLSessionTickets off\n")
+    if kind in ("modssl-tickets", CONTROL):
+        # mod_ssl's own ticket key (one 48-byte key, AES-128).
+        return bl.Httpd(label, WORK, material,
+                        vhost_conf=f"    SSLSessionTicketKeyFile {material.ticket_key}\n")
+    if kind == "modssl-nokeyfile":
+        # mod_ssl with OpenSSL's own random ticket key (no key file, no callback): like
+        # mod_tls_tickets and nginx, and unlike mod_ssl's key-file callback, it sends a
+        # fresh ticket on every TLS 1.3 resumption, so it prices that ticket.
+        return bl.Httpd(label, WORK, material)
+    if kind == "module":
+        # mod_tls_tickets reading the same 48-byte file.
+        return bl.Httpd(label, WORK, material,
+                        global_conf=f"SSLTicketKeyFile {material.ticket_key}",
+                        extra_modules=[("tls_tickets", bl.TLS_TICKETS_SO)])
+    if kind == "nginx":
+        # nginx with the same key bytes in its own 48-byte layout.
+        return bl.Nginx(label, WORK, material)
+    raise ValueError(kind)
+
+
+def part_handshakes(profile, material, warnings):
+    servers = [start(contender(kind, material)) for kind in CONTENDERS + (CONTROL,)]
+    runs = []
+    for tls, mode in CELLS:
+        say(f"handshakes: TLS {tls} {mode}")
+        cell = [s for s in servers if mode == "resume" or s.label != CONTROL]
+        for rep in range(profile["reps"]):
+            for s in rotated(cell, rep):
+                r = bl.measure(s, tls=tls, mode=mode, duration=profile["duration"],
+                               warmup=profile["warmup"], conns=CONNS, threads=THREADS)
+                r.update(contender=s.label, rep=rep)
+                runs.append(r)
+                check(warnings, f"{s.label} TLS {tls} {mode} rep {rep}", r, mode)
+                say(describe(f"{s.label} rep {rep}", r))
+    for s in servers:
+        stop(s)
+    for tls, mode in CELLS:
+        ciphers = {r["cipher"] for r in runs if r["tls"] == tls and r["mode"] == mode}
+        if len(ciphers) > 1:
+            warnings.append(f"TLS {tls} {mode}: contenders negotiated different ciphers {ciphers}")
+    return {"runs": runs, "contenders": {s.label: s.kind for s in servers}}
+
+
+def handshake_cells(runs):
+    """Medians by cell ("tls12_resume") and contender."""
+    cells = {}
+    for tls, mode in CELLS:
+        for who in CONTENDERS + (CONTROL,):
+            mine = [r for r in runs if r["contender"] == who and r["tls"] == tls
+                    and r["mode"] == mode]
+            if mine:
+                cells.setdefault(f"tls{tls.replace('.', '')}_{mode}", {})[who] = summarize(mine)
+    return cells
+
+
+def paired(runs, a, b, value):
+    """Median, min and max over the repetitions of value(a's run) / value(b's run), the
+    two made side by side in the same repetition."""
+    by_rep = {}
+    for r in runs:
+        by_rep.setdefault(r["rep"], {})[r["contender"]] = r
+    ratios = sorted(value(pair[a]) / value(pair[b]) for pair in by_rep.values()
+                    if a in pair and b in pair)
+    return {"median": round(statistics.median(ratios), 4), "min": round(ratios[0], 4),
+            "max": round(ratios[-1], 4)}
+
+
+# The key names of the comparisons against the module, by contender.
+VERSUS = {"modssl-tickets": "modssl", "nginx": "nginx", "modssl-cache": "cache",
+          "modssl-nokeyfile": "modssl_nokeyfile"}
+
+
+def handshake_ratios(cells, runs):
+    """Ratios of the medians of rates, the same in server CPU per handshake (_cpu), and
+    the median of the ratios of runs made side by side (_paired), oriented like the
+    rates: above 1 means the module is faster, or costs less."""
+    def rate(cell, who):
+        return cells[cell][who]["rate"]
+
+    def cpu(cell, who):
+        return cells[cell][who]["server_cpu_us_per_hs"]
+
+    out = {}
+    for v in ("12", "13"):
+        full, res = f"tls{v}_full", f"tls{v}_resume"
+        resumed = [r for r in runs if r["tls"] == f"{v[0]}.{v[1]}" and r["mode"] == "resume"]
+        out[f"resumed_vs_full_tls{v}"] = ratio(rate(res, "module"), rate(full, "module"))
+        out[f"resumed_vs_full_tls{v}_cpu"] = ratio(cpu(full, "module"), cpu(res, "module"))
+        for mine, other, key in [("module", other, f"module_vs_{name}_resumed_tls{v}")
+                                 for other, name in VERSUS.items()] + \
+                [(CONTROL, "modssl-tickets", f"control_resumed_tls{v}")]:
+            out[key] = ratio(rate(res, mine), rate(res, other))
+            out[key + "_paired"] = paired(resumed, mine, other, lambda r: r["rate"])["median"]
+            out[key + "_cpu"] = ratio(cpu(res, other), cpu(res, mine))
+    return out
+
+
+# --- part 2: clients that use a TLS 1.3 ticket once -------------------------------------
+
+
+def part_single_use(profile, material, warnings):
+    """Resumed TLS 1.3 handshakes of clients that offer each ticket once, as RFC 8446 C.4
+    asks and browsers do: after a resumption that brings no fresh ticket, such a client
+    has nothing to offer, and its next handshake is a full one."""
+    servers = [start(contender(kind, material, f"single-use-{kind}")) for kind in CONTENDERS]
+    runs = []
+    for rep in range(profile["reps"]):
+        for kind, s in rotated(list(zip(CONTENDERS, servers)), rep):
+            r = bl.measure(s, tls="1.3", mode="resume", single_use=True,
+                           duration=profile["duration"], warmup=profile["warmup"],
+                           conns=CONNS, threads=THREADS)
+            r.update(contender=kind, rep=rep)
+            runs.append(r)
+            # A share below 1 is what this part measures, not a fault.
+            check(warnings, f"single-use {kind} rep {rep}", r, None)
+            say(describe(f"single-use {kind} rep {rep}", r))
+    for s in servers:
+        stop(s)
+    return {"runs": runs}
+
+
+def single_use_keys(cells, runs):
+    out = {}
+    for who, name in [("module", "module")] + list(VERSUS.items()):
+        out[f"single_use_resumed_share_tls13_{name}"] = cells[who]["resumed_share"]
+    out["module_vs_modssl_single_use_tls13"] = ratio(cells["module"]["rate"],
+                                                     cells["modssl-tickets"]["rate"])
+    out["module_vs_modssl_single_use_tls13_paired"] = paired(
+        runs, "module", "modssl-tickets", lambda r: r["rate"])["median"]
+    out["module_vs_modssl_single_use_tls13_cpu"] = ratio(
+        cells["modssl-tickets"]["server_cpu_us_per_hs"], cells["module"]["server_cpu_us_per_hs"])
+    return out
+
+
+# --- part 3: SNI scaling ----------------------------------------------------------------
+
+
+def sni_variants():
+    """mod_ssl choosing the vhost alone, and with mod_sni_vhost once it is built.  Both
+    load mod_tls_tickets with one server-wide key file, this project's deployment, so
+    that resumption works on every vhost and the variants differ in one line."""
+    variants = [("modssl", [])]
+    if bl.SNI_VHOST_SO.exists():
+        variants.append(("sni_vhost", [("sni_vhost", bl.SNI_VHOST_SO)]))
+    return variants
+
+
+def part_sni(profile, material, warnings):
+    variants = sni_variants()
+    runs, startup = [], {}
+    for n in profile["sni_counts"]:
+        names = [f"v{i}.{bl.DOMAIN}" for i in range(n)]
+        servers = []
+        for label, modules in variants:
+            s = bl.Httpd(f"sni{n}-{label}", WORK, material,
+                         global_conf=f"SSLTicketKeyFile {material.ticket_key}",
+                         extra_modules=[("tls_tickets", bl.TLS_TICKETS_SO)] + modules,
+                         vhost_names=names)
+            s.variant = label
+            servers.append(start(s, timeout=900))
+            startup[f"{n}_{label}"] = round(s.startup_s, 2)
+            say(f"sni: {n} vhosts, {label}: started in {s.startup_s:.1f} s")
+        for get in (None, "/"):
+            for rep in range(profile["reps"]):
+                for s in servers:
+                    for which, index in rotated([("first", 0), ("last", n - 1)], rep):
+                        r = bl.measure(s, tls="1.2", mode="resume", names=[names[index]],
+                                       get=get, duration=profile["duration"],
+                                       warmup=profile["warmup"], conns=CONNS, threads=THREADS)
+                        r.update(vhosts=n, variant=s.variant, name=which, rep=rep)
+                        runs.append(r)
+                        label = f"{n} vhosts {s.variant} {which} get={bool(get)} rep {rep}"
+                        check(warnings, "sni " + label, r, "resume")
+                        say(describe(label, r))
+        for s in servers:
+            stop(s)
+    return {"startup_s": startup, "runs": runs, "variants": [v for v, _ in variants]}
+
+
+def sni_rows(runs):
+    """Last-name against first-name medians, by vhost count, variant and kind."""
+    table = {}
+    for r in runs:
+        key = (r["vhosts"], r["variant"], "get" if r["get"] else "handshake")
+        table.setdefault(key, {"first": [], "last": []})[r["name"]].append(r)
+    rows = []
+    for (n, variant, kind), by_name in sorted(table.items()):
+        first, last = summarize(by_name["first"]), summarize(by_name["last"])
+        pairs = [dict(r, contender=r["name"]) for r in by_name["first"] + by_name["last"]]
+        rows.append({"vhosts": n, "variant": variant, "kind": kind,
+                     "first_rate": first["rate"], "last_rate": last["rate"],
+                     "last_vs_first": ratio(last["rate"], first["rate"]),
+                     "last_vs_first_paired": paired(pairs, "last", "first",
+                                                    lambda r: r["rate"])["median"],
+                     "first_cpu_us_per_hs": first["server_cpu_us_per_hs"],
+                     "last_cpu_us_per_hs": last["server_cpu_us_per_hs"],
+                     "last_vs_first_cpu": ratio(first["server_cpu_us_per_hs"],
+                                                last["server_cpu_us_per_hs"])})
+    return rows
+
+
+def sni_keys(rows):
+    out, why = {}, {}
+    largest = max(r["vhosts"] for r in rows)
+    for row in rows:
+        if row["vhosts"] != largest:
+            continue
+        suffix = "" if row["kind"] == "handshake" else "_get"
+        name = "sni_last_vs_first" + ("" if row["variant"] == "sni_vhost" else "_modssl")
+        out[name + suffix] = row["last_vs_first"]
+        out[name + suffix + "_paired"] = row["last_vs_first_paired"]
+    if "sni_last_vs_first" not in out:
+        out["sni_last_vs_first"] = None
+        why["sni_last_vs_first"] = (f"mod_sni_vhost is not built ({bl.SNI_VHOST_SO} is "
+                                    "missing): only mod_ssl alone was measured, see "
+                                    "sni_last_vs_first_modssl")
+    out["sni_vhosts_largest"] = largest
+    return out, why
+
+
+# --- part 4: memory ---------------------------------------------------------------------
+
+
+def cache_status(server):
+    """mod_ssl's session cache line of server-status?auto (entries, sizes)."""
+    ctx = ssl.create_default_context(cafile=str(server.material.ca))
+    ctx.check_hostname = False
+    conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=ctx, timeout=10)
+    conn.request("GET", "/server-status?auto", headers={"Host": bl.MAIN_NAME})
+    body = conn.getresponse().read().decode(errors="replace")
+    conn.close()
+    return {k.strip(): v.strip() for k, v in
+            (line.split(":", 1) for line in body.splitlines() if ":" in line)
+            if k.startswith("Cache")}
+
+
+def total_pss(memory):
+    return memory["master"]["pss"] + sum(c["pss"] for c in memory["children"])
+
+
+def part_memory(profile, material, warnings):
+    sessions = profile["memory_sessions"]
+    status = "<Location /server-status>\n    SetHandler server-status\n</Location>\n"
+    # Room for every session: shmcb took ~240 bytes a TLS 1.2 session here, index
+    # included; too small a cache would silently drop the oldest.
+    cache_bytes = max(4096000, sessions * 600)
+    servers = [
+        bl.Httpd("mem-cache", WORK, material,
+                 global_conf=f"SSLSessionCache shmcb:@DIR@/scache({cache_bytes})\n"
+                             f"SSLSessionCacheTimeout 3600\n{status}",
+                 vhost_conf="    SSLSessionTickets off\n"),
+        bl.Httpd("mem-module", WORK, material,
+                 global_conf=f"SSLTicketKeyFile {material.ticket_key}\n{status}",
+                 extra_modules=[("tls_tickets", bl.TLS_TICKETS_SO)]),
+        bl.Httpd("mem-modssl-tickets", WORK, material,
+                 global_conf=status,
+                 vhost_conf=f"    SSLSessionTicketKeyFile {material.ticket_key}\n"),
+    ]
+    out = {"sessions": sessions, "tls": "1.2", "servers": {}}
+    for s in servers:
+        start(s)
+        bl.client_once(s, tls="1.2", mode="full", count=200, conns=CONNS, warmup=0)
+        idle = s.memory()
+        t = time.monotonic()
+        fill = bl.client_once(s, tls="1.2", mode="full", count=sessions, conns=CONNS,
+                              warmup=0)
+        check(warnings, f"memory {s.label}", fill, "full")
+        after = s.memory()
+        entry = {"idle": idle, "after": after, "pss_idle_kb": total_pss(idle),
+                 "pss_after_kb": total_pss(after), "fill_s": round(time.monotonic() - t, 1),
+                 "handshakes": fill["handshakes"]}
+        if s.label == "mem-cache":
+            entry["cache"] = cache_status(s)
+        out["servers"][s.label] = entry
+        say(f"memory: {s.label}: PSS {entry['pss_idle_kb']} kB idle, "
+            f"{entry['pss_after_kb']} kB after {fill['handshakes']} full handshakes "
+            f"{entry.get('cache', '')}")
+        stop(s)
+    module, plain = out["servers"]["mem-module"], out["servers"]["mem-modssl-tickets"]
+
+    def per_child(entry, field):
+        children = entry["after"]["children"]
+        return statistics.mean(c[field] for c in children)
+
+    out["module_overhead_per_child_kb"] = {
+        f: round(per_child(module, f) - per_child(plain, f), 1) for f in ("pss", "private", "rss")}
+    out["module_overhead_master_kb"] = {
+        f: module["after"]["master"][f] - plain["after"]["master"][f]
+        for f in ("pss", "private", "rss")}
+    out["cache_growth_kb"] = (out["servers"]["mem-cache"]["pss_after_kb"] -
+                              out["servers"]["mem-cache"]["pss_idle_kb"])
+    out["module_growth_kb"] = module["pss_after_kb"] - module["pss_idle_kb"]
+    return out
+
+
+# --- part 5: key reload latency ---------------------------------------------------------
+
+
+def ticket_batch(server):
+    return bl.client_once(server, tls="1.2", mode="full", count=32, conns=8, warmup=0,
+                          ticket_names=True)
+
+
+def reload_latency(material, live):
+    """Seconds from a key-file change to new connections getting only tickets sealed
+    with the new key: the end of the first of 3 batches in a row (32 full handshakes
+    each, 8 at a time, so both children serve) in which every ticket carries the new
+    key's name.  live: the module's watcher; otherwise a graceful restart (SIGUSR1)
+    sent right after the change."""
+    mode = "live" if live else "graceful"
+    key = material.dir / f"reload-{mode}.key"
+    old = material.new_ticket_key_file(key)
+    conf = f"SSLTicketKeyFile {key}"
+    if live:
+        conf += f"\nSSLTicketKeyReload live\nSSLTicketKeyCheckInterval {RELOAD_CHECK_INTERVAL}"
+    s = start(bl.Httpd(f"reload-{mode}", WORK, material, global_conf=conf,
+                       extra_modules=[("tls_tickets", bl.TLS_TICKETS_SO)]))
+    try:
+        before = ticket_batch(s)
+        if set(before.get("ticket_names", {})) != {old}:
+            return None, f"before the change tickets were not all sealed with the key: {before}"
+        new = material.new_ticket_key_file(key)
+        t0 = time.monotonic()
+        if not live:
+            s.graceful()
+        streak, first_new, batches = 0, None, []
+        while time.monotonic() - t0 < 30 and streak < 3:
+            b = ticket_batch(s)
+            t = time.monotonic() - t0
+            batches.append(round(t, 3))
+            if set(b.get("ticket_names", {})) == {new} and not b["no_ticket"] and not b["failures"]:
+                first_new = t if streak == 0 else first_new
+                streak += 1
+            else:
+                streak = 0
+        if streak < 3:
+            return None, "tickets were not all sealed with the new key 30 s after the change"
+        resolution = statistics.median(b - a for a, b in zip(batches, batches[1:])) \
+            if len(batches) > 1 else None
+        return {"latency_s": round(first_new, 3), "batch_s": resolution}, None
+    finally:
+        stop(s)
+
+
+def part_reload(material):
+    """{"graceful": ..., "live": ...}: each a result, or None and its reason in "why"."""
+    out = {"why": {}, "check_interval_s": RELOAD_CHECK_INTERVAL}
+    out["graceful"], err = reload_latency(material, live=False)
+    if err:
+        out["why"]["graceful"] = err
+    probe = (f"SSLTicketKeyFile {material.ticket_key}\nSSLTicketKeyReload live\n"
+             f"SSLTicketKeyCheckInterval {RELOAD_CHECK_INTERVAL}")
+    ok, output = bl.httpd_accepts(probe, material, WORK)
+    if ok:
+        out["live"], err = reload_latency(material, live=True)
+        if err:
+            out["why"]["live"] = err
+    else:
+        out["live"] = None
+        out["why"]["live"] = ("live key reload is not built: httpd -t refuses "
+                              f"'SSLTicketKeyReload live': {output.splitlines()[-1]}")
+    return out
+
+
+# --- part 6: instructions per handshake (callgrind) -------------------------------------
+
+# The module's ticket-key callback (mod_ssl's is a static symbol of a stripped DSO).
+CALLBACK_SYMBOL = {"module": "ticket_key_cb"}
+
+
+def callgrind_out_file(path):
+    """An empty output file the server can write when it exits: httpd has switched to
+    nobody by then, so the file must exist and be nobody's beforehand."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o755)
+    path.write_text("")
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    return path
+
+
+def callgrind_counts(path, symbol):
+    """Total instructions, and those spent inside symbol (inclusive), of a profile."""
+    total = None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("totals:"):
+                total = int(line.split()[1])
+    inside = None
+    if symbol:
+        text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100",
+                               str(path)], capture_output=True, text=True, check=True).stdout
+        for line in text.splitlines():
+            if line.rstrip().endswith(":" + symbol) and line.strip()[0].isdigit():
+                inside = max(inside or 0, int(line.split()[0].replace(",", "")))
+    return total, inside
+
+
+def callgrind_run(kind, material, tls, count, warnings):
+    label = f"cg-{kind}-tls{tls.replace('.', '')}-{count}"
+    out = callgrind_out_file(WORK / "callgrind" / f"{label}.out")
+    s = contender(kind, material, label).under(
+        ["valgrind", "--tool=callgrind", "--vgdb=no", f"--callgrind-out-file={out}"])
+    start(s, timeout=600)
+    try:
+        bl.client_once(s, tls=tls, mode="resume", count=50, conns=4, warmup=0)
+        r = bl.client_once(s, tls=tls, mode="resume", count=count, conns=4, warmup=0)
+        check(warnings, label, r, "resume")
+    finally:
+        stop(s)
+    return callgrind_counts(out, CALLBACK_SYMBOL.get(kind))
+
+
+def part_instructions(profile, material, warnings):
+    """Instructions per resumed handshake, server side: exact where CPU time on a shared
+    machine is not, so it decides small differences such as the callback's cost.  Two
+    runs under callgrind with n1 and n2 resumed handshakes: the difference of their
+    totals over n2 - n1 leaves out startup, warm-up and shutdown (the same in both)."""
+    if shutil.which("valgrind") is None:
+        return None, "valgrind is not installed"
+    n1, n2 = profile["callgrind_counts"]
+    out = {}
+    for tls in ("1.2", "1.3"):
+        cell = out.setdefault(f"tls{tls.replace('.', '')}_resume", {})
+        for kind in profile["callgrind_contenders"]:
+            (t1, c1), (t2, c2) = (callgrind_run(kind, material, tls, n, warnings)
+                                  for n in (n1, n2))
+            entry = {"instructions_per_hs": round((t2 - t1) / (n2 - n1))}
+            if c1 is not None and c2 is not None:
+                entry["callback_instructions_per_hs"] = round((c2 - c1) / (n2 - n1))
+            cell[kind] = entry
+            say(f"instructions: TLS {tls} {kind}: {entry}")
+    return out, None
+
+
+def instruction_ratios(instr):
+    """Oriented like the rates: above 1 means the module runs fewer instructions."""
+    out = {}
+    for v in ("12", "13"):
+        cell = instr[f"tls{v}_resume"]
+        mine = cell["module"]["instructions_per_hs"]
+        for other, name in VERSUS.items():
+            if other in cell:
+                out[f"module_vs_{name}_resumed_tls{v}_instr"] = ratio(
+                    cell[other]["instructions_per_hs"], mine)
+        callback = cell["module"].get("callback_instructions_per_hs")
+        out[f"module_callback_share_tls{v}"] = ratio(callback, mine)
+    return out
+
+
+# --- part 7: system calls per handshake (strace) ---------------------------------------
+
+SYSCALL_CONTENDERS = ("module", "nginx")
+
+
+def part_syscalls(material, warnings):
+    """System calls per resumed handshake, httpd + mod_tls_tickets against nginx: strace
+    -c attached to every server thread for the measured part only.  It explains CPU time
+    that instruction counts (user space only) do not show."""
+    if shutil.which("strace") is None:
+        return None, "strace is not installed"
+    out = {}
+    for tls in ("1.2", "1.3"):
+        cell = out.setdefault(f"tls{tls.replace('.', '')}_resume", {})
+        for kind in SYSCALL_CONTENDERS:
+            label = f"strace-{kind}-tls{tls.replace('.', '')}"
+            s = start(contender(kind, material, label))
+            try:
+                r = bl.measure(s, tls=tls, mode="resume", count=1000, warmup=0.3,
+                               conns=CONNS, threads=THREADS,
+                               watch=lambda pids: bl.SyscallCounter(pids, s.dir / "strace.txt"))
+            finally:
+                stop(s)
+            check(warnings, label, r, "resume")
+            hs = r["handshakes"]
+            calls = {name: round(n / hs, 2) for name, n in
+                     sorted(r["watch"].items(), key=lambda item: -item[1]) if n / hs >= 0.05}
+            cell[kind] = {"per_hs": round(sum(r["watch"].values()) / hs, 2), "calls": calls}
+            say(f"syscalls: TLS {tls} {kind}: {cell[kind]}")
+    return out, None
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def first_line(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        return (r.stdout + r.stderr).strip().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def machine():
+    model = None
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    commit = first_line(["git", "-C", str(bl.TOP), "rev-parse", "--short", "HEAD"])
+    return {"nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+            "httpd": first_line([bl.HTTPD, "-v"]), "openssl": first_line(["openssl", "version"]),
+            "nginx": first_line([bl.NGINX, "-v"]), "python": platform.python_version(),
+            "commit": commit, "loadavg_start": open("/proc/loadavg").read().split()[:3]}
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "–"
+    return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def table(header, aligns, rows):
+    return ["| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|"] + \
+        ["| " + " | ".join(str(c) for c in row) + " |" for row in rows] + [""]
+
+
+def markdown(result):
+    """The tables of BENCHMARKS.md, for the parts that ran."""
+    lines = []
+    if result.get("handshakes"):
+        rows = []
+        for cell, by in result["handshakes"]["cells"].items():
+            tls, mode = f"{cell[3]}.{cell[4]}", cell.split("_")[1]
+            for who, c in by.items():
+                rows.append([tls, mode, who, fmt(c["rate"]),
+                             f"{fmt(c['rate_min'])}–{fmt(c['rate_max'])}",
+                             fmt(c["server_cpu_us_per_hs"]), fmt(c["server_user_us_per_hs"]),
+                             fmt(c["server_system_us_per_hs"]), fmt(c["client_cpu_us_per_hs"]),
+                             f"{c['resumed_share']:.3f}", fmt(c["tickets_per_hs"], 2),
+                             fmt(c["lat_p50_ms"], 2), fmt(c["lat_p99_ms"], 2), c["failures"]])
+        lines += table(["TLS", "handshake", "contender", "conn/s", "min–max", "server µs/hs",
+                        "user", "system", "client µs/hs", "resumed", "tickets/hs", "p50 ms",
+                        "p99 ms", "failures"],
+                       ["---"] * 3 + ["---:"] * 11, rows)
+    if result.get("single_use"):
+        rows = [[who, fmt(c["rate"]), f"{c['resumed_share']:.3f}", fmt(c["tickets_per_hs"], 2),
+                 fmt(c["server_cpu_us_per_hs"]), c["failures"]]
+                for who, c in result["single_use"]["cells"].items()]
+        lines += table(["TLS 1.3, each ticket offered once", "conn/s", "resumed",
+                        "tickets/hs", "server µs/hs", "failures"],
+                       ["---"] + ["---:"] * 5, rows)
+    if result.get("instructions"):
+        rows = [[f"{cell[3]}.{cell[4]}", who, f"{e['instructions_per_hs']:,}",
+                 f"{e['callback_instructions_per_hs']:,}"
+                 if "callback_instructions_per_hs" in e else "–"]
+                for cell, by in result["instructions"].items() for who, e in by.items()]
+        lines += table(["TLS (resumed)", "server", "instructions/hs", "in the ticket callback"],
+                       ["---", "---", "---:", "---:"], rows)
+    if result.get("syscalls"):
+        rows = [[f"{cell[3]}.{cell[4]}", who, e["per_hs"],
+                 ", ".join(f"{name} {n}" for name, n in e["calls"].items())]
+                for cell, by in result["syscalls"].items() for who, e in by.items()]
+        lines += table(["TLS (resumed)", "server", "syscalls/hs", "the most frequent, per hs"],
+                       ["---", "---", "---:", "---"], rows)
+    if result.get("sni"):
+        rows = [[r["vhosts"], r["variant"], r["kind"], fmt(r["first_rate"]),
+                 fmt(r["last_rate"]), fmt(r["last_vs_first"], 3),
+                 fmt(r["last_vs_first_paired"], 3), fmt(r["first_cpu_us_per_hs"]),
+                 fmt(r["last_cpu_us_per_hs"]), fmt(r["last_vs_first_cpu"], 3)]
+                for r in result["sni"]["rows"]]
+        lines += table(["vhosts", "variant", "measured", "first conn/s", "last conn/s",
+                        "last/first", "paired", "first µs/hs", "last µs/hs",
+                        "last/first (CPU)"],
+                       ["---:", "---", "---"] + ["---:"] * 7, rows)
+    if result.get("memory"):
+        mem = result["memory"]
+        rows = [[label, e["handshakes"], e["pss_idle_kb"], e["pss_after_kb"],
+                 e["pss_after_kb"] - e["pss_idle_kb"],
+                 ", ".join(str(c["pss"]) for c in e["after"]["children"]),
+                 e.get("cache", {}).get("CacheCurrentEntries", "–")]
+                for label, e in mem["servers"].items()]
+        lines += table(["server", "full TLS 1.2 handshakes", "PSS idle kB", "PSS after kB",
+                        "growth kB", "children's PSS kB", "cache entries"],
+                       ["---"] + ["---:"] * 6, rows)
+    rows = [[f"`{k}`", fmt(v, 4) if isinstance(v, float) else fmt(v)]
+            for k, v in result["keys"].items()]
+    rows += [[f"`{k}`", f"null: {v}"] for k, v in result["why_null"].items()]
+    lines += table(["key", "value"], ["---", "---"], rows)
+    lines += [f"Warning: {w}" for w in result["warnings"]]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the short run (under 5 minutes)")
+    parser.add_argument("--parts", help="comma-separated parts to run (default: the "
+                        "profile's: " + PROFILES["full"]["parts"] + "; QUICK leaves out "
+                        "single_use and syscalls)")
+    parser.add_argument("--rescore", metavar="JSON",
+                        help="measure nothing: derive the summaries, keys and tables again "
+                             "from a results file")
+    args = parser.parse_args()
+    if args.rescore:
+        with open(args.rescore) as f:
+            saved = json.load(f)
+        write_results({k: v for k, v in saved.items() if k not in saved.get("keys", {})})
+        return
+    profile = PROFILES["quick" if args.quick else "full"]
+    parts = set((args.parts or profile["parts"]).split(","))
+
+    for path in (bl.CLIENT, bl.TLS_TICKETS_SO):
+        if not path.exists():
+            sys.exit(f"bench: {path} is missing; run make first")
+    atexit.register(stop_all)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    began = time.monotonic()
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    os.chmod(WORK, 0o755)
+    material = bl.Material(WORK / "material")
+    warnings = []
+    result = {"profile": "quick" if args.quick else "full", "settings": profile,
+              "client": {"conns": CONNS, "threads": THREADS}, "machine": machine(),
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "part_errors": {}}
+    if "handshakes" in parts:
+        result["handshakes"] = part_handshakes(profile, material, warnings)
+    if "single_use" in parts:
+        result["single_use"] = part_single_use(profile, material, warnings)
+    if "sni" in parts:
+        result["sni"] = part_sni(profile, material, warnings)
+    if "memory" in parts:
+        result["memory"] = part_memory(profile, material, warnings)
+    if "reload" in parts:
+        result["reload"] = part_reload(material)
+    if "instructions" in parts:
+        result["instructions"], err = part_instructions(profile, material, warnings)
+        if err:
+            result["part_errors"]["instructions"] = err
+    if "syscalls" in parts:
+        result["syscalls"], err = part_syscalls(material, warnings)
+        if err:
+            result["part_errors"]["syscalls"] = err
+    result["warnings"] = warnings
+    result["elapsed_s"] = round(time.monotonic() - began, 1)
+    result["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    write_results(result)
+
+
+def score(result):
+    """Derives from what the parts recorded the summaries, the keys (and why a key is
+    null) and the targets; result gains them."""
+    keys, why = {}, dict(result.get("part_errors", {}))
+    if result.get("handshakes"):
+        hs = result["handshakes"]
+        hs["cells"] = handshake_cells(hs["runs"])
+        keys.update(handshake_ratios(hs["cells"], hs["runs"]))
+    if result.get("single_use"):
+        su = result["single_use"]
+        su["cells"] = {who: summarize([r for r in su["runs"] if r["contender"] == who])
+                       for who in CONTENDERS}
+        keys.update(single_use_keys(su["cells"], su["runs"]))
+    if result.get("sni"):
+        result["sni"]["rows"] = sni_rows(result["sni"]["runs"])
+        k, w = sni_keys(result["sni"]["rows"])
+        keys.update(k)
+        why.update(w)
+    if result.get("memory"):
+        keys["module_overhead_per_child_pss_kb"] = \
+            result["memory"]["module_overhead_per_child_kb"]["pss"]
+    if result.get("reload"):
+        reload = result["reload"]
+        for mode, key in (("live", "reload_latency_s"), ("graceful", "reload_latency_graceful_s")):
+            keys[key] = reload[mode]["latency_s"] if reload[mode] else None
+            if mode in reload["why"]:
+                why[key] = reload["why"][mode]
+        keys["reload_check_interval_s"] = reload["check_interval_s"]
+    if result.get("instructions"):
+        keys.update(instruction_ratios(result["instructions"]))
+    if result.get("syscalls"):
+        for v in ("12", "13"):
+            cell = result["syscalls"][f"tls{v}_resume"]
+            keys[f"syscalls_per_hs_module_tls{v}"] = cell["module"]["per_hs"]
+            keys[f"syscalls_per_hs_nginx_tls{v}"] = cell["nginx"]["per_hs"]
+    result["targets"] = {}
+    for name, value in (("module_vs_modssl_resumed_tls12", TARGET_MODULE_VS_MODSSL),
+                        ("module_vs_modssl_resumed_tls13", TARGET_MODULE_VS_MODSSL),
+                        ("sni_last_vs_first", TARGET_SNI_LAST_VS_FIRST)):
+        if name in keys:
+            result["targets"][name] = {
+                "target": value, "value": keys[name],
+                "met": None if keys[name] is None else keys[name] >= value}
+    result["keys"] = keys
+    result["why_null"] = why
+
+
+def write_results(result):
+    """bench/results/latest.json (the keys at the top level: numbers, or null with the
+    reason in why_null) and latest.md."""
+    score(result)
+    keys = result["keys"]
+    out = dict(keys)
+    out.update(result)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / "latest.json", "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
+    (RESULTS / "latest.md").write_text(markdown(result))
+    say(json.dumps({k: keys.get(k) for k in sorted(keys)}, indent=1))
+    for w in result["warnings"]:
+        say("warning:", w)
+    say(f"bench: {result['elapsed_s']} s; results in {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -142,8 +142,10 @@ CONTENDERS = ("modssl-cache", "modssl-tickets", "modssl-nokeyfile", "module", "n
 CONTROL = "modssl-tickets-again"
 
 
-def contender(kind, material, label=None):
-    """A fresh server of one contender kind; label names its directory."""
+def contender(kind, material, label=None, watcher=True):
+    """A fresh server of one contender kind; label names its directory.  watcher=False:
+    mod_tls_tickets forks no key-file watcher (under valgrind a second process would
+    write the same profile)."""
     label = label or kind
     if kind == "modssl-cache":
         # The stateful baseline: mod_ssl's shmcb session cache, no tickets.
@@ -163,7 +165,8 @@ def contender(kind, material, label=None):
     if kind == "module":
         # mod_tls_tickets reading the same 48-byte file.
         return bl.Httpd(label, WORK, material,
-                        global_conf=f"SSLTicketKeyFile {material.ticket_key}",
+                        global_conf=f"SSLTicketKeyFile {material.ticket_key}"
+                                    + ("" if watcher else "\nSSLTicketKeyReload off"),
                         extra_modules=[("tls_tickets", bl.TLS_TICKETS_SO)])
     if kind == "nginx":
         # nginx with the same key bytes in its own 48-byte layout.
@@ -553,7 +556,7 @@ def callgrind_counts(path, symbol):
 def callgrind_run(kind, material, tls, count, warnings):
     label = f"cg-{kind}-tls{tls.replace('.', '')}-{count}"
     out = callgrind_out_file(WORK / "callgrind" / f"{label}.out")
-    s = contender(kind, material, label).under(
+    s = contender(kind, material, label, watcher=False).under(
         ["valgrind", "--tool=callgrind", "--vgdb=no", f"--callgrind-out-file={out}"])
     start(s, timeout=600)
     try:

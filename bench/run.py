@@ -28,8 +28,8 @@ import benchlib as bl
 RESULTS = bl.TOP / "bench" / "results"
 WORK = bl.TOP / "build" / "bench"
 
-# quick: `make bench QUICK=1`, under 5 minutes here (about 3.5 now, leaving room for the
-# mod_sni_vhost runs to come), so without the explanatory parts; full: `make bench`.
+# quick: `make bench QUICK=1`, under 5 minutes here (3.7 with every part it runs), so
+# without the explanatory parts; full: `make bench`.
 PROFILES = {
     "quick": dict(parts="handshakes,sni,memory,reload,instructions",
                   reps=3, duration=1.0, warmup=0.3, sni_counts=[5000], memory_sessions=5000,

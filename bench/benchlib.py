@@ -158,6 +158,15 @@ def cpu_times(pids):
     return {"total": total, "user": user, "system": system}
 
 
+def process_uid(pid):
+    """The real user id of a process."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    raise ValueError(f"/proc/{pid}/status has no Uid line")
+
+
 def memory_kb(pid):
     """Pss, Rss and private kB of a process, from /proc/PID/smaps_rollup."""
     fields = {}
@@ -237,10 +246,15 @@ class Server:
         return descendants(self.proc.pid) if self.proc else []
 
     def memory(self):
-        """Memory of the master and of each of its children, in kB."""
+        """Memory of the master, of each child that serves (it runs as the configured
+        user) and of each other process below the master (it keeps the master's user:
+        mod_tls_tickets' key-file watcher), in kB."""
         master = self.proc.pid
+        root = process_uid(master)
+        below = [p for p in self.pids() if p != master]
         return {"master": memory_kb(master),
-                "children": [memory_kb(p) for p in self.pids() if p != master]}
+                "children": [memory_kb(p) for p in below if process_uid(p) != root],
+                "others": [memory_kb(p) for p in below if process_uid(p) == root]}
 
     def tail(self, lines=20):
         text = ""

@@ -391,7 +391,8 @@ def cache_status(server):
 
 
 def total_pss(memory):
-    return memory["master"]["pss"] + sum(c["pss"] for c in memory["children"])
+    return memory["master"]["pss"] + sum(c["pss"] for c in
+                                         memory["children"] + memory.get("others", []))
 
 
 def part_memory(profile, material, warnings):
@@ -432,21 +433,26 @@ def part_memory(profile, material, warnings):
             f"{entry['pss_after_kb']} kB after {fill['handshakes']} full handshakes "
             f"{entry.get('cache', '')}")
         stop(s)
-    module, plain = out["servers"]["mem-module"], out["servers"]["mem-modssl-tickets"]
+    return out
+
+
+def memory_summary(mem):
+    """The module's memory against mod_ssl with its key file after the same work: per
+    serving child, in the master, and its watcher process; mem gains them."""
+    module, plain = mem["servers"]["mem-module"], mem["servers"]["mem-modssl-tickets"]
 
     def per_child(entry, field):
-        children = entry["after"]["children"]
-        return statistics.mean(c[field] for c in children)
+        return statistics.mean(c[field] for c in entry["after"]["children"])
 
-    out["module_overhead_per_child_kb"] = {
+    mem["module_overhead_per_child_kb"] = {
         f: round(per_child(module, f) - per_child(plain, f), 1) for f in ("pss", "private", "rss")}
-    out["module_overhead_master_kb"] = {
+    mem["module_overhead_master_kb"] = {
         f: module["after"]["master"][f] - plain["after"]["master"][f]
         for f in ("pss", "private", "rss")}
-    out["cache_growth_kb"] = (out["servers"]["mem-cache"]["pss_after_kb"] -
-                              out["servers"]["mem-cache"]["pss_idle_kb"])
-    out["module_growth_kb"] = module["pss_after_kb"] - module["pss_idle_kb"]
-    return out
+    mem["module_watcher_pss_kb"] = sum(o["pss"] for o in module["after"].get("others", []))
+    mem["cache_growth_kb"] = (mem["servers"]["mem-cache"]["pss_after_kb"] -
+                              mem["servers"]["mem-cache"]["pss_idle_kb"])
+    mem["module_growth_kb"] = module["pss_after_kb"] - module["pss_idle_kb"]
 
 
 # --- part 5: key reload latency ---------------------------------------------------------
@@ -726,11 +732,12 @@ def markdown(result):
         rows = [[label, e["handshakes"], e["pss_idle_kb"], e["pss_after_kb"],
                  e["pss_after_kb"] - e["pss_idle_kb"],
                  ", ".join(str(c["pss"]) for c in e["after"]["children"]),
+                 ", ".join(str(c["pss"]) for c in e["after"].get("others", [])) or "–",
                  e.get("cache", {}).get("CacheCurrentEntries", "–")]
                 for label, e in mem["servers"].items()]
         lines += table(["server", "full TLS 1.2 handshakes", "PSS idle kB", "PSS after kB",
-                        "growth kB", "children's PSS kB", "cache entries"],
-                       ["---"] + ["---:"] * 6, rows)
+                        "growth kB", "children's PSS kB", "watcher's PSS kB", "cache entries"],
+                       ["---"] + ["---:"] * 7, rows)
     rows = [[f"`{k}`", fmt(v, 4) if isinstance(v, float) else fmt(v)]
             for k, v in result["keys"].items()]
     rows += [[f"`{k}`", f"null: {v}"] for k, v in result["why_null"].items()]
@@ -748,12 +755,16 @@ def main():
     parser.add_argument("--rescore", metavar="JSON",
                         help="measure nothing: derive the summaries, keys and tables again "
                              "from a results file")
+    parser.add_argument("--into", metavar="JSON",
+                        help="measure the parts given by --parts again and put them into "
+                             "that results file, keeping its other parts (the file records "
+                             "which parts were measured again, and when)")
     args = parser.parse_args()
     if args.rescore:
-        with open(args.rescore) as f:
-            saved = json.load(f)
-        write_results({k: v for k, v in saved.items() if k not in saved.get("keys", {})})
+        write_results(load_results(args.rescore))
         return
+    if args.into and not args.parts:
+        parser.error("--into needs --parts")
     profile = PROFILES["quick" if args.quick else "full"]
     parts = set((args.parts or profile["parts"]).split(","))
 
@@ -794,7 +805,26 @@ def main():
     result["warnings"] = warnings
     result["elapsed_s"] = round(time.monotonic() - began, 1)
     result["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    if args.into:
+        saved = load_results(args.into)
+        for part in parts:
+            saved[part] = result[part]
+            saved["part_errors"].pop(part, None)
+        saved["part_errors"].update(result["part_errors"])
+        saved["warnings"] += result["warnings"]
+        saved.setdefault("measured_again", []).append(
+            {"parts": sorted(parts), "started": result["started"],
+             "elapsed_s": result["elapsed_s"], "profile": result["profile"],
+             "loadavg_end": result["machine"]["loadavg_end"]})
+        result = saved
     write_results(result)
+
+
+def load_results(path):
+    """A results file as the parts recorded it, without the keys derived from them."""
+    with open(path) as f:
+        saved = json.load(f)
+    return {k: v for k, v in saved.items() if k not in saved.get("keys", {})}
 
 
 def score(result):
@@ -816,8 +846,12 @@ def score(result):
         keys.update(k)
         why.update(w)
     if result.get("memory"):
+        memory_summary(result["memory"])
         keys["module_overhead_per_child_pss_kb"] = \
             result["memory"]["module_overhead_per_child_kb"]["pss"]
+        keys["module_overhead_per_child_private_kb"] = \
+            result["memory"]["module_overhead_per_child_kb"]["private"]
+        keys["module_watcher_pss_kb"] = result["memory"]["module_watcher_pss_kb"]
     if result.get("reload"):
         reload = result["reload"]
         for mode, key in (("live", "reload_latency_s"), ("graceful", "reload_latency_graceful_s")):

@@ -3,7 +3,7 @@
 # only when one is missing, so a second run costs nothing.
 set -eu
 pkgs="apache2 apache2-dev libapache2-mod-perl2 libssl-dev libio-socket-ssl-perl \
-libnet-ssleay-perl gnutls-bin openssl make gcc"
+libnet-ssleay-perl gnutls-bin openssl curl make gcc"
 [ "$#" -gt 0 ] && pkgs="$pkgs $*"
 missing=""
 for p in $pkgs; do

@@ -158,13 +158,13 @@ def cpu_times(pids):
     return {"total": total, "user": user, "system": system}
 
 
-def process_uid(pid):
-    """The real user id of a process."""
+def process_threads(pid):
+    """The number of threads of a process."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("Uid:"):
+            if line.startswith("Threads:"):
                 return int(line.split()[1])
-    raise ValueError(f"/proc/{pid}/status has no Uid line")
+    raise ValueError(f"/proc/{pid}/status has no Threads line")
 
 
 def memory_kb(pid):
@@ -246,15 +246,14 @@ class Server:
         return descendants(self.proc.pid) if self.proc else []
 
     def memory(self):
-        """Memory of the master, of each child that serves (it runs as the configured
-        user) and of each other process below the master (it keeps the master's user:
-        mod_tls_tickets' key-file watcher), in kB."""
+        """Memory of the master, of each child that serves (an event MPM child: a
+        listener and worker threads) and of each other process below the master (one
+        thread: mod_tls_tickets' key-file watcher), in kB."""
         master = self.proc.pid
-        root = process_uid(master)
         below = [p for p in self.pids() if p != master]
         return {"master": memory_kb(master),
-                "children": [memory_kb(p) for p in below if process_uid(p) != root],
-                "others": [memory_kb(p) for p in below if process_uid(p) == root]}
+                "children": [memory_kb(p) for p in below if process_threads(p) > 1],
+                "others": [memory_kb(p) for p in below if process_threads(p) == 1]}
 
     def tail(self, lines=20):
         text = ""

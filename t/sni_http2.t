@@ -9,6 +9,7 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
+use File::Path ();
 use TkTest;
 
 my $ca = TkTest::t_path('conf/ssl/ca/asf');

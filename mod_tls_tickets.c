@@ -69,6 +69,7 @@ typedef struct {
 
 typedef struct {
     const tk_key_file *key_file; /* NULL where SSLTicketKeyFile is not set */
+    tk_vhost_id_t vhost_id;      /* what its tickets carry; set in post_config */
     /* server config only: */
     tk_reload_e reload;
     apr_interval_time_t check_interval; /* 0: unset */
@@ -79,6 +80,7 @@ typedef struct {
 typedef struct {
     tk_store_t *store;
     unsigned int slot;
+    const tk_vhost_id_t *vhost; /* the identity its tickets carry */
 } tk_binding;
 
 /* What survives a restart, when this DSO is unloaded and loaded again. */
@@ -295,17 +297,54 @@ static const char *set_auto_rotate(cmd_parms *cmd, void *dummy, const char *arg)
     return parse_seconds(cmd, arg, 366L * 24 * 3600, &conf_of(cmd->server)->auto_rotate);
 }
 
+/* OpenSSL calls the ticket callbacks of the connection's first SSL_CTX (the default vhost
+ * of the address) even after SNI switched contexts: each takes the keys and the identity
+ * of the context that SNI selected. */
+static const tk_binding *binding_of(SSL *ssl)
+{
+    return SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
+}
+
 static int ticket_key_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cctx,
                          EVP_MAC_CTX *hctx, int enc)
 {
-    /* OpenSSL calls the callback of the connection's first SSL_CTX (the default vhost of
-     * the address) even after SNI switched contexts: take the keys of the context that
-     * SNI selected. */
-    const tk_binding *b = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
+    const tk_binding *b = binding_of(ssl);
 
     return b ? tk_ticket_crypt(b->store, b->slot, ssl, SSL_get_ex_data(ssl, ssl_index), name,
                                iv, cctx, hctx, enc)
              : 0;
+}
+
+static int stamp_ticket_cb(SSL *ssl, void *arg)
+{
+    const tk_binding *b = binding_of(ssl);
+
+    (void)arg;
+    return b ? tk_ticket_stamp(ssl, b->vhost) : 0;
+}
+
+/* After OpenSSL checked the ticket's MAC: it resumes only on the vhost that sealed it. */
+static SSL_TICKET_RETURN admit_ticket_cb(SSL *ssl, SSL_SESSION *sess,
+                                         const unsigned char *keyname, size_t keyname_len,
+                                         SSL_TICKET_STATUS status, void *arg)
+{
+    const tk_binding *b = binding_of(ssl);
+    tk_ticket_note_t *note = SSL_get_ex_data(ssl, ssl_index);
+    const server_rec *s = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    conn_rec *c = SSL_get_app_data(ssl);
+    SSL_TICKET_RETURN rv;
+
+    (void)keyname, (void)keyname_len, (void)arg;
+    if (b == NULL)
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    rv = tk_ticket_admit(b->store, b->slot, sess, status, b->vhost, note);
+    if (note && note->other_vhost && c && s)
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
+                      "mod_tls_tickets: a ticket (key %s) of another vhost than %s:%u (%s:%d) "
+                      "is refused: full handshake",
+                      note->key, s->server_hostname, s->port, s->defn_name,
+                      s->defn_line_number);
+    return rv;
 }
 
 static int init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
@@ -318,12 +357,14 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
     b = apr_palloc(p, sizeof(*b));
     b->store = retained->store;
     b->slot = conf->key_file ? conf->key_file->slot : AUTO_SLOT;
+    b->vhost = &conf->vhost_id;
     if (b->slot == AUTO_SLOT)
         auto_keys_used = 1;
-    /* Installed on every vhost's context, because the callback that runs is the one of
+    /* Installed on every vhost's context, because the callbacks that run are those of
      * the default vhost's context, whatever vhost SNI selects. */
     if (SSL_CTX_set_ex_data(ctx, ctx_index, b) != 1 ||
-        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1) {
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1 ||
+        SSL_CTX_set_session_ticket_cb(ctx, stamp_ticket_cb, admit_ticket_cb, NULL) != 1) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "mod_tls_tickets: cannot install the ticket-key callback for %s",
                      s->server_hostname);
@@ -350,15 +391,16 @@ static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
  * a key in service opened (see the README). */
 static int set_log_variables(request_rec *r)
 {
-    const tk_ticket_note_t *note =
-        ap_get_module_config(r->connection->conn_config, &tls_tickets_module);
+    /* An HTTP/2 stream's connection is not the TLS one: that is its master. */
+    conn_rec *tls = r->connection->master ? r->connection->master : r->connection;
+    const tk_ticket_note_t *note = ap_get_module_config(tls->conn_config, &tls_tickets_module);
     APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *var = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
     const char *resumed;
 
     if (note == NULL || !note->opened || var == NULL)
         return DECLINED;
     /* A ticket can open yet not resume (another vhost's ticket, an expired session). */
-    resumed = var(r->pool, r->server, r->connection, r, (char *)"SSL_SESSION_RESUMED");
+    resumed = var(r->pool, r->server, tls, r, (char *)"SSL_SESSION_RESUMED");
     apr_table_setn(r->subprocess_env, "TLS_TICKET_RESUMED",
                    resumed && strcmp(resumed, "Resumed") == 0 ? "1" : "0");
     apr_table_setn(r->subprocess_env, "TLS_TICKET_KEY", note->key);
@@ -457,6 +499,42 @@ static void retire_counters(tk_store_t *store, apr_hash_t *files, apr_pool_t *pt
     }
 }
 
+/* The identity each vhost's tickets carry (see "Ticket isolation" in the README): its
+ * ServerName and port, its <VirtualHost> addresses as written ("*" stays "*", a name is
+ * not resolved), and its rank among the vhosts that share all of these.  Nothing of one
+ * machine (no resolved or local address, no pid, no random value): identical servers of a
+ * farm give a vhost the same identity, and so does a restart. */
+static void assign_vhost_ids(apr_pool_t *ptemp, server_rec *main_s)
+{
+    apr_hash_t *rank = apr_hash_make(ptemp);
+    server_rec *s;
+
+    for (s = main_s; s; s = s->next) {
+        const char *d = apr_psprintf(ptemp, "%s:%u%s", s->server_hostname, (unsigned)s->port,
+                                     s->is_virtual ? "" : " (main server)");
+        apr_hash_t *addrs = apr_hash_make(ptemp);
+        const server_addr_rec *a;
+        apr_uintptr_t n;
+
+        ap_str_tolower((char *)d);
+        /* "*" may stand for an IPv4 and an IPv6 address, or for one: count it once. */
+        for (a = s->addrs; a; a = a->next) {
+            const char *w = apr_psprintf(ptemp, "%s:%u", a->virthost, (unsigned)a->host_port);
+
+            if (apr_hash_get(addrs, w, APR_HASH_KEY_STRING) == NULL) {
+                apr_hash_set(addrs, w, APR_HASH_KEY_STRING, w);
+                d = apr_pstrcat(ptemp, d, " ", w, NULL);
+            }
+        }
+        n = (apr_uintptr_t)apr_hash_get(rank, d, APR_HASH_KEY_STRING);
+        apr_hash_set(rank, d, APR_HASH_KEY_STRING, (void *)(n + 1));
+        d = apr_psprintf(ptemp, "%s #%lu", d, (unsigned long)n);
+        tk_vhost_id_make(d, &conf_of(s)->vhost_id);
+        ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "vhost %s (%s:%d): ticket identity '%s'",
+                     s->server_hostname, s->defn_name, s->defn_line_number, d);
+    }
+}
+
 /* Before mod_ssl's post_config (which runs init_server): a new store with the keys of
  * this configuration, replacing the one in service. */
 static int make_store(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
@@ -473,6 +551,7 @@ static int make_store(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
     apr_status_t rv;
 
     (void)plog;
+    assign_vhost_ids(ptemp, s);
     apr_pool_create(&store_pool, retained->pool);
     rv = tk_store_create(&store, nslots, store_pool);
     if (rv != APR_SUCCESS) {
@@ -765,6 +844,7 @@ static int status_hook(request_rec *r, int flags)
     static const char *const names[TK_COUNTERS] = {
         "TLSTicketsSealed",     "TLSTicketsResumed",   "TLSTicketsRenewed",
         "TLSTicketsUnknownKey", "TLSTicketKeyReloads", "TLSTicketKeyReloadErrors",
+        "TLSTicketsOtherVhost",
     };
     tk_store_t *store = retained ? retained->store : NULL;
     apr_time_t now = apr_time_now(), last_reload = 0;
@@ -861,5 +941,7 @@ module AP_MODULE_DECLARE_DATA tls_tickets_module = {
     merge_server_conf,  /* merge per-server */
     commands,
     register_hooks,
-    AP_MODULE_FLAG_NONE,
+    /* Every vhost gets a configuration of its own, even one without a directive of this
+     * module: each holds its vhost's ticket identity. */
+    AP_MODULE_FLAG_ALWAYS_MERGE,
 };

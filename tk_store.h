@@ -19,11 +19,12 @@ typedef struct tk_store_t tk_store_t;
 /* What the counters of a slot count. */
 typedef enum {
     TK_COUNT_SEALED,        /* tickets sealed */
-    TK_COUNT_RESUMED,       /* tickets opened with the sealing key */
-    TK_COUNT_RENEWED,       /* tickets opened with another key (a fresh ticket follows) */
+    TK_COUNT_RESUMED,       /* genuine tickets of the vhost opened with the sealing key */
+    TK_COUNT_RENEWED,       /* ... opened with another key (a fresh ticket follows) */
     TK_COUNT_UNKNOWN_KEY,   /* tickets naming no key in service (full handshake) */
     TK_COUNT_RELOADS,       /* keys put in service after the start (live or at a restart) */
     TK_COUNT_RELOAD_ERRORS, /* changed files refused, files gone unreadable */
+    TK_COUNT_OTHER_VHOST,   /* genuine tickets sealed for another vhost (full handshake) */
     TK_COUNTERS
 } tk_counter_e;
 

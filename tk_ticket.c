@@ -5,6 +5,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 /* The MAC key goes to OpenSSL through an OSSL_PARAM, which only points at it: the
  * bytes must stay valid while the parameters are in use (mod_ssl's own ticket HMAC
@@ -63,9 +64,8 @@ int tk_ticket_crypt(tk_store_t *store, unsigned int slot, SSL *ssl, tk_ticket_no
                EVP_DecryptInit_ex(cctx, key_cipher(&key), NULL, key.aes_key, iv) != 1) {
         rv = -1;
     } else {
-        tk_store_count(store, slot, is_sealing ? TK_COUNT_RESUMED : TK_COUNT_RENEWED);
         if (note) {
-            note->opened = 1;
+            note->opened = 0;
             note->renewed = !is_sealing;
             memcpy(note->key, key.fingerprint, TK_FINGERPRINT_LEN);
         }
@@ -75,4 +75,47 @@ int tk_ticket_crypt(tk_store_t *store, unsigned int slot, SSL *ssl, tk_ticket_no
     }
     OPENSSL_cleanse(&key, sizeof(key));
     return rv;
+}
+
+void tk_vhost_id_make(const char *description, tk_vhost_id_t *id)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+
+    SHA256((const unsigned char *)description, strlen(description), digest);
+    memcpy(id->id, digest, TK_VHOST_ID_LEN);
+}
+
+int tk_ticket_stamp(SSL *ssl, const tk_vhost_id_t *vhost)
+{
+    /* In TLS 1.3 this is the copy of the session that the ticket will carry. */
+    SSL_SESSION *sess = SSL_get_session(ssl);
+
+    return sess != NULL && SSL_SESSION_set1_ticket_appdata(sess, vhost->id, TK_VHOST_ID_LEN);
+}
+
+SSL_TICKET_RETURN tk_ticket_admit(tk_store_t *store, unsigned int slot, SSL_SESSION *sess,
+                                  SSL_TICKET_STATUS status, const tk_vhost_id_t *vhost,
+                                  tk_ticket_note_t *note)
+{
+    tk_ticket_note_t unnoted = {0};
+    void *carried = NULL;
+    size_t len = 0;
+
+    if (note == NULL)
+        note = &unnoted;
+    /* Not opened, or its MAC failed: OpenSSL goes on with a full handshake and a fresh
+     * ticket. */
+    if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    if (sess == NULL || !SSL_SESSION_get0_ticket_appdata(sess, &carried, &len) ||
+        len != TK_VHOST_ID_LEN || CRYPTO_memcmp(carried, vhost->id, TK_VHOST_ID_LEN) != 0) {
+        note->other_vhost = 1;
+        if (store)
+            tk_store_count(store, slot, TK_COUNT_OTHER_VHOST);
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
+    note->opened = 1;
+    if (store)
+        tk_store_count(store, slot, note->renewed ? TK_COUNT_RENEWED : TK_COUNT_RESUMED);
+    return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
 }

@@ -20,6 +20,25 @@ static int test_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
     return tk_ticket_crypt(server_store, 0, ssl, &last_note, name, iv, cctx, hctx, enc);
 }
 
+/* The vhost identity of a server context is its ex_data 0 (NULL: tickets carry none). */
+static int test_stamp_cb(SSL *ssl, void *arg)
+{
+    const tk_vhost_id_t *vhost = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), 0);
+
+    (void)arg;
+    return vhost ? tk_ticket_stamp(ssl, vhost) : 1;
+}
+
+static SSL_TICKET_RETURN test_admit_cb(SSL *ssl, SSL_SESSION *sess, const unsigned char *name,
+                                       size_t name_len, SSL_TICKET_STATUS status, void *arg)
+{
+    (void)name, (void)name_len, (void)arg;
+    return tk_ticket_admit(server_store, 0, sess, status,
+                           SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), 0), &last_note);
+}
+
+static tk_vhost_id_t vhost_a, vhost_b;
+
 /* Puts ring in service for the server. */
 static void serve(const tk_ring_t *ring)
 {
@@ -28,7 +47,9 @@ static void serve(const tk_ring_t *ring)
     tk_store_publish(server_store, 0, ring);
 }
 
-static SSL_CTX *server_ctx(void)
+/* A server context of the vhost of identity vhost, or of none (NULL): a server that seals
+ * with the same keys but stamps no identity (mod_ssl, an earlier version). */
+static SSL_CTX *vhost_ctx(const tk_vhost_id_t *vhost)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     EVP_PKEY *pkey = EVP_EC_gen("P-256");
@@ -46,9 +67,17 @@ static SSL_CTX *server_ctx(void)
     SSL_CTX_use_certificate(ctx, x);
     SSL_CTX_use_PrivateKey(ctx, pkey);
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, test_ticket_cb);
+    SSL_CTX_set_ex_data(ctx, 0, (void *)vhost);
+    if (vhost)
+        SSL_CTX_set_session_ticket_cb(ctx, test_stamp_cb, test_admit_cb, NULL);
     X509_free(x);
     EVP_PKEY_free(pkey);
     return ctx;
+}
+
+static SSL_CTX *server_ctx(void)
+{
+    return vhost_ctx(&vhost_a);
 }
 
 typedef struct {
@@ -292,11 +321,118 @@ static void counters_and_notes_say_what_the_callback_did(void)
     SSL_CTX_free(sctx);
 }
 
+/* A copy of sess whose ticket has one byte changed at offset at (a forgery: the key name
+ * stays, the MAC no longer verifies). */
+static SSL_SESSION *forged(SSL_SESSION *sess, size_t at)
+{
+    unsigned char der[8192], *end = der;
+    const unsigned char *tick, *in = der;
+    size_t len, i;
+    int n = i2d_SSL_SESSION(sess, NULL);
+
+    SSL_SESSION_get0_ticket(sess, &tick, &len);
+    if (n <= 0 || (size_t)n > sizeof(der) || at >= len)
+        return NULL;
+    i2d_SSL_SESSION(sess, &end);
+    for (i = 0; i + len <= (size_t)n; i++) {
+        if (memcmp(der + i, tick, len) == 0) {
+            der[i + at] ^= 0x5a;
+            return d2i_SSL_SESSION(NULL, &in, n);
+        }
+    }
+    return NULL;
+}
+
+static void a_ticket_resumes_only_on_the_vhost_that_sealed_it(void)
+{
+    tk_key_t key = make_key(15, TK_KEY_80);
+    SSL_CTX *a = vhost_ctx(&vhost_a), *b = vhost_ctx(&vhost_b), *anonymous = vhost_ctx(NULL);
+    apr_uint64_t m[TK_COUNTERS];
+    handshake_result full, other, back;
+    tk_ring_t ring;
+    unsigned int v;
+
+    ring_of(&ring, &key, 1);
+    serve(&ring);
+    for (v = 0; v < 2; v++) {
+        full = connect_once(a, versions[v], NULL);
+        /* same keys, other vhost: genuine, but refused, counted and noted */
+        other = counted(b, versions[v], full.session, m);
+        CHECK(!other.reused);
+        CHECK(m[TK_COUNT_OTHER_VHOST] == 1 && m[TK_COUNT_RESUMED] == 0 &&
+              m[TK_COUNT_RENEWED] == 0 && m[TK_COUNT_UNKNOWN_KEY] == 0);
+        CHECK(last_note.other_vhost && !last_note.opened);
+        /* ... and the fresh ticket it got is vhost b's */
+        back = counted(b, versions[v], other.session, m);
+        CHECK(back.reused && m[TK_COUNT_RESUMED] == 1 && last_note.opened);
+        SSL_SESSION_free(back.session);
+        back = connect_once(a, versions[v], other.session);
+        CHECK(!back.reused);
+        SSL_SESSION_free(back.session);
+        /* the ticket still resumes where it came from */
+        back = counted(a, versions[v], full.session, m);
+        CHECK(back.reused && m[TK_COUNT_RESUMED] == 1 && m[TK_COUNT_OTHER_VHOST] == 0);
+        SSL_SESSION_free(back.session);
+        SSL_SESSION_free(other.session);
+        SSL_SESSION_free(full.session);
+
+        /* a ticket that carries no vhost identity at all is refused too */
+        full = connect_once(anonymous, versions[v], NULL);
+        other = counted(a, versions[v], full.session, m);
+        CHECK(!other.reused && m[TK_COUNT_OTHER_VHOST] == 1);
+        SSL_SESSION_free(other.session);
+        SSL_SESSION_free(full.session);
+    }
+    SSL_CTX_free(a);
+    SSL_CTX_free(b);
+    SSL_CTX_free(anonymous);
+}
+
+/* A forged ticket that names a key in service (key names travel in clear) opens with that
+ * key, but its MAC fails: it counts as neither resumed nor renewed. */
+static void a_forged_ticket_is_not_counted_as_resumed(void)
+{
+    tk_key_t key = make_key(16, TK_KEY_48);
+    SSL_CTX *sctx = server_ctx();
+    apr_uint64_t m[TK_COUNTERS];
+    handshake_result full, again;
+    tk_ring_t ring;
+    SSL_SESSION *fake;
+    unsigned int v;
+    size_t at;
+
+    ring_of(&ring, &key, 1);
+    serve(&ring);
+    for (v = 0; v < 2; v++) {
+        full = connect_once(sctx, versions[v], NULL);
+        /* in the IV, in the encrypted session, in the MAC */
+        for (at = 20; at < 200; at += 60) {
+            fake = forged(full.session, at);
+            CHECK(fake != NULL);
+            if (fake == NULL)
+                continue;
+            again = counted(sctx, versions[v], fake, m);
+            CHECK(!again.reused);
+            CHECK(m[TK_COUNT_RESUMED] == 0 && m[TK_COUNT_RENEWED] == 0 &&
+                  m[TK_COUNT_OTHER_VHOST] == 0);
+            CHECK(!last_note.opened);
+            SSL_SESSION_free(again.session);
+            SSL_SESSION_free(fake);
+        }
+        SSL_SESSION_free(full.session);
+    }
+    SSL_CTX_free(sctx);
+}
+
 void ticket_tests(void)
 {
+    tk_vhost_id_make("a.example:0 *:443 #0", &vhost_a);
+    tk_vhost_id_make("a.example:0 *:8443 #0", &vhost_b);
     RUN(tickets_sealed_with_the_key_and_resumed);
     RUN(ticket_of_an_older_key_resumes_and_is_renewed);
     RUN(ticket_of_an_unknown_key_gets_a_full_handshake);
     RUN(no_keys_means_no_ticket);
     RUN(counters_and_notes_say_what_the_callback_did);
+    RUN(a_ticket_resumes_only_on_the_vhost_that_sealed_it);
+    RUN(a_forged_ticket_is_not_counted_as_resumed);
 }

@@ -156,9 +156,9 @@ sub ca_file { t_path('conf/ssl/ca/asf/certs/ca.crt') }
 # One connection: TLS handshake with SNI `host` (none when undef), GET `path` with Host
 # `host_header` (default `host`), close.  The server certificate must chain to `ca` (the
 # test CA), and name `host` if `verify_name`; `client_cert` names a PEM file holding a
-# client certificate and its key.  Returns { ok, error, reused, version, status, body,
-# cn (of the server certificate), session (DER, the newest the client holds after
-# reading the response), ticket }.
+# client certificate and its key; `addr` is the server's (127.0.0.1 by default).
+# Returns { ok, error, reused, version, status, body, cn (of the server certificate),
+# session (DER, the newest the client holds after reading the response), ticket }.
 sub connect_tls {
     my %o = @_;
     my $version = $o{version} || TLS12;
@@ -174,7 +174,7 @@ sub connect_tls {
         Net::SSLeay::CTX_use_PrivateKey_file($ctx, $o{client_cert}, Net::SSLeay::FILETYPE_PEM())
             or die "client key";
     }
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $o{port},
+    my $sock = IO::Socket::INET->new(PeerAddr => $o{addr} // '127.0.0.1', PeerPort => $o{port},
                                      Timeout => 10)
         or do { $r->{error} = "connect: $!"; Net::SSLeay::CTX_free($ctx); return $r };
     # Without it, Nagle's algorithm holds the request back behind the client's last

@@ -1,8 +1,12 @@
 #include "tk_keyfile.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <apr_base64.h>
 #include <apr_file_io.h>
@@ -503,46 +507,92 @@ static const char *error_text(apr_pool_t *p, apr_status_t rv)
     return apr_pstrdup(p, apr_strerror(rv, err, sizeof(err)));
 }
 
+/* What a file that is not regular is, for the message that refuses it. */
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+static apr_status_t not_regular(apr_pool_t *p, mode_t mode, const char **why)
+{
+    *why = apr_psprintf(p,
+                        "the path is %s; a key file must be a regular file (or a symbolic "
+                        "link to one)",
+                        file_kind(mode));
+    return APR_EINVAL;
+}
+
 apr_status_t tk_keyfile_read(apr_pool_t *p, const char *path, unsigned char **data,
                              apr_size_t *len, const char **why)
 {
-    apr_file_t *f;
-    apr_finfo_t finfo;
+    struct stat st;
+    apr_size_t want, got = 0;
     apr_status_t rv;
+    int fd;
 
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, APR_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS) {
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, and hang
+     * httpd -t, startup or the watcher; the type is checked on the descriptor itself, so
+     * the file cannot be swapped between the check and the read.  Symbolic links are
+     * followed: secret stores mount key files that way. */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        /* A socket cannot be opened at all (ENXIO): say what it is rather than that. */
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+            return not_regular(p, st.st_mode, why);
         *why = error_text(p, rv);
         return rv;
     }
-    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
-    if (rv != APR_SUCCESS) {
-        apr_file_close(f);
+    if (fstat(fd, &st) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        close(fd);
         *why = error_text(p, rv);
         return rv;
     }
-    if (finfo.filetype != APR_REG) {
-        apr_file_close(f);
-        *why = "not a regular file";
-        return APR_EINVAL;
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return not_regular(p, st.st_mode, why);
     }
-    if (finfo.size > TK_KEYFILE_MAX_SIZE) {
-        apr_file_close(f);
+    if (st.st_size > TK_KEYFILE_MAX_SIZE) {
+        close(fd);
         *why = apr_psprintf(p,
                             "%" APR_OFF_T_FMT " bytes is too large for a key file (at most "
                             "%d)",
-                            finfo.size, TK_KEYFILE_MAX_SIZE);
+                            (apr_off_t)st.st_size, TK_KEYFILE_MAX_SIZE);
         return APR_EINVAL;
     }
-    /* One byte more than the size, to notice a file that grew while being read. */
-    *data = wiped_buffer(p, (apr_size_t)finfo.size + 1);
-    rv = apr_file_read_full(f, *data, (apr_size_t)finfo.size + 1, len);
-    apr_file_close(f);
-    if (rv != APR_SUCCESS && rv != APR_EOF) {
-        *why = error_text(p, rv);
-        return rv;
+    /* One byte more than the size, to notice a file that grew while being read.  Read
+     * straight into a buffer wiped with its pool: no copy of the key bytes elsewhere. */
+    want = (apr_size_t)st.st_size + 1;
+    *data = wiped_buffer(p, want);
+    while (got < want) {
+        ssize_t n = read(fd, *data + got, want - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rv = APR_FROM_OS_ERROR(errno);
+            close(fd);
+            *why = error_text(p, rv);
+            return rv;
+        }
+        if (n == 0)
+            break;
+        got += (apr_size_t)n;
     }
-    if (*len != (apr_size_t)finfo.size) {
+    close(fd);
+    *len = got;
+    if (got != (apr_size_t)st.st_size) {
         *why = "the file changed while it was read";
         return APR_EINVAL;
     }

@@ -81,8 +81,9 @@ apr_status_t tk_keyfile_parse(apr_pool_t *p, const unsigned char *data, apr_size
                               const char **why);
 
 /* Reads a whole key file into *data (from p, wiped when p is cleared).  Fails with the
- * read error, or APR_EINVAL for a file that is not regular, too large or changing;
- * *why says so. */
+ * read error, or APR_EINVAL for a file that is not regular (a FIFO, directory, device or
+ * socket: refused without blocking; a symbolic link to a regular file is followed), too
+ * large or changing; *why says so. */
 apr_status_t tk_keyfile_read(apr_pool_t *p, const char *path, unsigned char **data,
                              apr_size_t *len, const char **why);
 

@@ -1,9 +1,12 @@
 /* The key-file parser: every format, and the errors an operator sees. */
 #include "unit.h"
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <apr_base64.h>
@@ -383,7 +386,8 @@ static void load_errors_say_what_is_wrong(void)
         tk_keyfile_load(unit_pool, "/nonexistent/tk.key", TK_FORMAT_AUTO, &ring, NULL, &why)));
     CHECK_STR(why, "No such file or directory");
     CHECK(tk_keyfile_load(unit_pool, "/tmp", TK_FORMAT_AUTO, &ring, NULL, &why) == APR_EINVAL);
-    CHECK_STR(why, "not a regular file");
+    CHECK_STR(why, "the path is a directory; a key file must be a regular file (or a symbolic "
+                   "link to one)");
 }
 
 static void exposed_key_files_are_detected(void)
@@ -1113,6 +1117,88 @@ static void no_error_text_quotes_the_file_property(void)
     free(f.b);
 }
 
+/* --- files that are not regular --- */
+
+static const char *special_dir = "/tmp/tk-unit-special";
+
+static const char *special_path(const char *name)
+{
+    return apr_pstrcat(unit_pool, special_dir, "/", name, NULL);
+}
+
+/* Empties and removes special_dir, of whatever the tests below put there. */
+static void remove_special_dir(void)
+{
+    static const char *const names[] = {"fifo", "link-to-fifo", "socket",
+                                        "keys", "link",         "link2"};
+    unsigned int i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        unlink(special_path(names[i]));
+    rmdir(special_dir);
+}
+
+/* A FIFO used to be opened with a blocking open(2): httpd -t, startup and the watcher hung
+ * until a writer came.  An alarm fails the run rather than let it hang. */
+static void files_that_are_not_regular_are_refused_without_blocking(void)
+{
+    static const char *const tail =
+        "; a key file must be a regular file (or a symbolic link to one)";
+    struct sockaddr_un sun;
+    unsigned char *data;
+    apr_size_t len;
+    const char *why;
+    tk_ring_t ring;
+    int sock;
+
+    remove_special_dir();
+    CHECK(mkdir(special_dir, 0700) == 0);
+    CHECK(mkfifo(special_path("fifo"), 0600) == 0);
+    CHECK(symlink(special_path("fifo"), special_path("link-to-fifo")) == 0);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    apr_cpystrn(sun.sun_path, special_path("socket"), sizeof(sun.sun_path));
+    sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(sock >= 0 && bind(sock, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+
+    alarm(5);
+    CHECK(tk_keyfile_read(unit_pool, special_path("fifo"), &data, &len, &why) == APR_EINVAL);
+    CHECK_STR(why, apr_pstrcat(unit_pool, "the path is a FIFO (named pipe)", tail, NULL));
+    CHECK(tk_keyfile_load(unit_pool, special_path("link-to-fifo"), TK_FORMAT_AUTO, &ring, NULL,
+                          &why) == APR_EINVAL);
+    CHECK_STR(why, apr_pstrcat(unit_pool, "the path is a FIFO (named pipe)", tail, NULL));
+    CHECK(tk_keyfile_read(unit_pool, "/dev/null", &data, &len, &why) == APR_EINVAL);
+    CHECK_STR(why, apr_pstrcat(unit_pool, "the path is a character device", tail, NULL));
+    CHECK(tk_keyfile_read(unit_pool, "/dev/zero", &data, &len, &why) == APR_EINVAL);
+    CHECK_STR(why, apr_pstrcat(unit_pool, "the path is a character device", tail, NULL));
+    CHECK(tk_keyfile_read(unit_pool, special_dir, &data, &len, &why) == APR_EINVAL);
+    CHECK_STR(why, apr_pstrcat(unit_pool, "the path is a directory", tail, NULL));
+    CHECK(tk_keyfile_read(unit_pool, special_path("socket"), &data, &len, &why) == APR_EINVAL);
+    CHECK_STR(why, apr_pstrcat(unit_pool, "the path is a socket", tail, NULL));
+    alarm(0);
+
+    close(sock);
+    remove_special_dir();
+}
+
+/* Secret stores (Kubernetes, Vault agents) mount key files as symbolic links. */
+static void a_symbolic_link_to_a_key_file_is_followed(void)
+{
+    unsigned char b[48];
+    tk_ring_t ring;
+    const char *why = NULL, *target = special_path("keys"), *link = special_path("link");
+    const char *link2 = special_path("link2");
+
+    remove_special_dir();
+    CHECK(mkdir(special_dir, 0700) == 0);
+    fill_key(b, sizeof(b), 63);
+    CHECK(tk_keyfile_write_atomic(unit_pool, target, b, sizeof(b), &why) == APR_SUCCESS);
+    CHECK(symlink(target, link) == 0 && symlink(link, link2) == 0);
+    CHECK(tk_keyfile_load(unit_pool, link2, TK_FORMAT_AUTO, &ring, NULL, &why) == APR_SUCCESS);
+    CHECK(ring.nkeys == 1 && key_is(&ring.keys[0], b, 48, 1));
+    remove_special_dir();
+}
+
 /* --- key bytes do not outlive their pool --- */
 
 /* A pool on an allocator of its own: after apr_pool_clear() its memory stays mapped (the
@@ -1212,6 +1298,8 @@ void keyfile_tests(void)
     RUN(possible_times_round_trip_exactly);
     RUN(a_second_key_on_a_line_is_never_quoted);
     RUN(no_error_text_quotes_the_file_property);
+    RUN(files_that_are_not_regular_are_refused_without_blocking);
+    RUN(a_symbolic_link_to_a_key_file_is_followed);
     RUN(read_buffers_are_wiped_with_their_pool);
     RUN(the_parser_copies_no_key_text_into_its_pool);
 }

@@ -634,6 +634,18 @@ apr_status_t tk_keyfile_is_exposed(apr_pool_t *p, const char *path, int *exposed
     return rv == APR_INCOMPLETE ? APR_SUCCESS : rv;
 }
 
+apr_status_t tk_keyfile_owner(apr_pool_t *p, const char *path, apr_uid_t *uid)
+{
+    apr_finfo_t finfo;
+    apr_status_t rv = apr_stat(&finfo, path, APR_FINFO_USER, p);
+
+    if (rv == APR_INCOMPLETE && (finfo.valid & APR_FINFO_USER))
+        rv = APR_SUCCESS;
+    if (rv == APR_SUCCESS)
+        *uid = finfo.user;
+    return rv;
+}
+
 /* The bytes of a key in the name|HMAC|AES layout. */
 static apr_size_t key_to_bytes(const tk_key_t *key, unsigned char *out)
 {

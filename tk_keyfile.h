@@ -18,6 +18,7 @@
 #ifndef TK_KEYFILE_H
 #define TK_KEYFILE_H
 
+#include <apr_file_info.h>
 #include <apr_pools.h>
 
 #include "tk_ring.h"
@@ -99,6 +100,11 @@ apr_status_t tk_keyfile_load(apr_pool_t *p, const char *path, tk_format_e fmt, t
 /* Whether the file at path can be read or written by its group or by others.
  * Returns the stat error when the file cannot be examined. */
 apr_status_t tk_keyfile_is_exposed(apr_pool_t *p, const char *path, int *exposed);
+
+/* The owner of the file at path, following symbolic links (the file httpd reads), e.g.
+ * to warn when the web server's own user could rewrite its keys.  Returns the stat error
+ * when the file cannot be examined. */
+apr_status_t tk_keyfile_owner(apr_pool_t *p, const char *path, apr_uid_t *uid);
 
 /* The bytes of a key file holding ring, in format raw or text (text writes the
  * validity windows).  Returns APR_EINVAL for another format, or for raw when a key has

@@ -1199,6 +1199,27 @@ static void a_symbolic_link_to_a_key_file_is_followed(void)
     remove_special_dir();
 }
 
+static void the_owner_of_a_key_file_is_that_of_the_file_linked_to(void)
+{
+    unsigned char b[48];
+    const char *why, *target = special_path("keys"), *link = special_path("link");
+    apr_uid_t uid = (apr_uid_t)-1;
+    uid_t other = getuid() == 0 ? 65534 : getuid();
+
+    remove_special_dir();
+    CHECK(mkdir(special_dir, 0700) == 0);
+    fill_key(b, sizeof(b), 64);
+    CHECK(tk_keyfile_write_atomic(unit_pool, target, b, sizeof(b), &why) == APR_SUCCESS);
+    CHECK(symlink(target, link) == 0);
+    CHECK(tk_keyfile_owner(unit_pool, target, &uid) == APR_SUCCESS && uid == geteuid());
+    /* As root, the file is given away: the link (owned by root) must not be what is read. */
+    if (getuid() == 0)
+        CHECK(chown(target, other, (gid_t)-1) == 0);
+    CHECK(tk_keyfile_owner(unit_pool, link, &uid) == APR_SUCCESS && uid == other);
+    CHECK(APR_STATUS_IS_ENOENT(tk_keyfile_owner(unit_pool, special_path("none"), &uid)));
+    remove_special_dir();
+}
+
 /* --- key bytes do not outlive their pool --- */
 
 /* A pool on an allocator of its own: after apr_pool_clear() its memory stays mapped (the
@@ -1300,6 +1321,7 @@ void keyfile_tests(void)
     RUN(no_error_text_quotes_the_file_property);
     RUN(files_that_are_not_regular_are_refused_without_blocking);
     RUN(a_symbolic_link_to_a_key_file_is_followed);
+    RUN(the_owner_of_a_key_file_is_that_of_the_file_linked_to);
     RUN(read_buffers_are_wiped_with_their_pool);
     RUN(the_parser_copies_no_key_text_into_its_pool);
 }

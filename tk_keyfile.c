@@ -1,8 +1,12 @@
 #include "tk_keyfile.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <apr_base64.h>
 #include <apr_file_io.h>
@@ -199,38 +203,113 @@ static apr_status_t decode_key_token(apr_pool_t *p, const char *tok, apr_size_t 
  * written back into a key file. */
 #define LATEST_TIME 253402300799LL
 
-apr_status_t tk_time_parse(const char *text, apr_time_t *t)
-{
-    struct tm tm;
-    const char *end;
-    char *num_end;
-    long long secs = -1;
+/* The RFC 3339 UTC form a key file takes: 'd' stands for a digit, anything else for
+ * itself. */
+static const char time_form[] = "dddd-dd-ddTdd:dd:ddZ";
+#define SHAPE_REASON                                                                           \
+    "it is neither Unix seconds nor exactly YYYY-MM-DDThh:mm:ssZ, every digit written"
 
-    if (apr_isdigit(text[0]) && strlen(text) <= 12) {
-        secs = strtoll(text, &num_end, 10);
-        if (*num_end != '\0')
-            secs = -1;
-    }
-    if (secs < 0) {
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        if (end == NULL || *end != '\0')
-            return APR_EINVAL;
-        secs = (long long)timegm(&tm);
-    }
-    if (secs < 0 || secs > LATEST_TIME)
-        return APR_EINVAL;
-    *t = apr_time_from_sec(secs);
-    return APR_SUCCESS;
+/* The n digits at s as a number; the caller has checked that they are digits. */
+static int digits_value(const char *s, apr_size_t n)
+{
+    int v = 0;
+
+    while (n--)
+        v = v * 10 + (*s++ - '0');
+    return v;
 }
 
-/* Parses the attributes after a key on a text line (up to a '#' comment). */
+static int days_in_month(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* Parses the len bytes at text (no NUL needed) as a time: exactly the documented RFC
+ * 3339 UTC form, or Unix seconds.  A time must round-trip: what is taken is what would be
+ * written back, so a date that does not exist (February 30) is refused rather than moved
+ * into the next month as strptime() and timegm() would.  Returns NULL and sets *t, or
+ * says why the text is not a time; the reason never quotes the text, which may be
+ * anything in a key file (a key pasted in the wrong place included). */
+static const char *time_parse(const char *text, apr_size_t len, apr_time_t *t)
+{
+    struct tm tm, back;
+    time_t secs;
+    apr_size_t i, ndigits = 0;
+    int year, month, day, hour, minute, second;
+
+    while (ndigits < len && apr_isdigit(text[ndigits]))
+        ndigits++;
+    if (len > 0 && ndigits == len) {
+        long long n = 0;
+
+        if (len > 1 && text[0] == '0')
+            return "Unix seconds are written without leading zeros";
+        if (len > 12)
+            return "it is later than 9999-12-31T23:59:59Z";
+        for (i = 0; i < len; i++)
+            n = n * 10 + (text[i] - '0');
+        if (n > LATEST_TIME)
+            return "it is later than 9999-12-31T23:59:59Z";
+        *t = apr_time_from_sec(n);
+        return NULL;
+    }
+    if (len != sizeof(time_form) - 1)
+        return SHAPE_REASON;
+    for (i = 0; i < len; i++) {
+        if (time_form[i] == 'd' ? !apr_isdigit(text[i]) : text[i] != time_form[i])
+            return SHAPE_REASON;
+    }
+    year = digits_value(text, 4);
+    month = digits_value(text + 5, 2);
+    day = digits_value(text + 8, 2);
+    hour = digits_value(text + 11, 2);
+    minute = digits_value(text + 14, 2);
+    second = digits_value(text + 17, 2);
+    if (month < 1 || month > 12)
+        return "the month is not 01 to 12";
+    if (day < 1 || day > days_in_month(year, month))
+        return "that day does not exist in that month";
+    if (hour > 23)
+        return "the hour is not 00 to 23";
+    if (minute > 59)
+        return "the minute is not 00 to 59";
+    if (second > 59)
+        return "the second is not 00 to 59 (leap seconds are not taken)";
+    if (year < 1970)
+        return "it is earlier than 1970-01-01T00:00:00Z";
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    secs = timegm(&tm);
+    /* The checks above leave nothing for timegm() to normalise; this says so. */
+    if (secs == (time_t)-1 || gmtime_r(&secs, &back) == NULL || back.tm_year != tm.tm_year ||
+        back.tm_mon != tm.tm_mon || back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour ||
+        back.tm_min != tm.tm_min || back.tm_sec != tm.tm_sec)
+        return "that time does not exist";
+    *t = apr_time_from_sec((apr_time_t)secs);
+    return NULL;
+}
+
+apr_status_t tk_time_parse(const char *text, apr_time_t *t)
+{
+    return time_parse(text, strlen(text), t) ? APR_EINVAL : APR_SUCCESS;
+}
+
+/* Parses the attributes after a key on a text line (up to a '#' comment).  Nothing of
+ * the line is copied: a stray token may be key material (two keys on one line), which
+ * must reach neither an error message nor pool memory. */
 static apr_status_t parse_attributes(apr_pool_t *p, const char *s, const char *end,
                                      tk_key_t *key, const char *where, const char **why)
 {
     while (s < end) {
-        const char *tok, *eq;
-        char *name, *value;
+        const char *tok, *eq, *name, *reason;
         apr_time_t *bound;
 
         while (s < end && (*s == ' ' || *s == '\t'))
@@ -245,24 +324,28 @@ static apr_status_t parse_attributes(apr_pool_t *p, const char *s, const char *e
             *why = apr_psprintf(p, "%s: unexpected text after the key", where);
             return APR_EINVAL;
         }
-        name = apr_pstrmemdup(p, tok, (apr_size_t)(eq - tok));
-        value = apr_pstrmemdup(p, eq + 1, (apr_size_t)(s - eq - 1));
-        if (strcmp(name, "not-before") == 0) {
+        if (eq - tok == 10 && memcmp(tok, "not-before", 10) == 0) {
+            name = "not-before";
             bound = &key->not_before;
-        } else if (strcmp(name, "not-after") == 0) {
+        } else if (eq - tok == 9 && memcmp(tok, "not-after", 9) == 0) {
+            name = "not-after";
             bound = &key->not_after;
         } else {
+            /* Not quoted: base64 has '=', so a second key on the line lands here. */
             *why = apr_psprintf(p,
-                                "%s: unknown attribute '%s' (a key takes not-before= and "
-                                "not-after=)",
-                                where, name);
+                                "%s: unknown attribute after the key (a line holds one key, "
+                                "then only not-before=TIME and not-after=TIME)",
+                                where);
             return APR_EINVAL;
         }
-        if (tk_time_parse(value, bound) != APR_SUCCESS || *bound <= 0) {
+        reason = time_parse(eq + 1, (apr_size_t)(s - eq - 1), bound);
+        if (reason == NULL && *bound <= 0)
+            reason = "1970-01-01T00:00:00Z is no bound, leave the attribute out";
+        if (reason) {
             *why = apr_psprintf(p,
-                                "%s: %s: '%s' is not a time (write 2026-11-26T20:00:00Z, "
-                                "UTC, or Unix seconds)",
-                                where, name, value);
+                                "%s: %s is not a time: %s (write 2026-11-26T20:00:00Z, UTC, "
+                                "or Unix seconds)",
+                                where, name, reason);
             return APR_EINVAL;
         }
     }
@@ -424,46 +507,92 @@ static const char *error_text(apr_pool_t *p, apr_status_t rv)
     return apr_pstrdup(p, apr_strerror(rv, err, sizeof(err)));
 }
 
+/* What a file that is not regular is, for the message that refuses it. */
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+static apr_status_t not_regular(apr_pool_t *p, mode_t mode, const char **why)
+{
+    *why = apr_psprintf(p,
+                        "the path is %s; a key file must be a regular file (or a symbolic "
+                        "link to one)",
+                        file_kind(mode));
+    return APR_EINVAL;
+}
+
 apr_status_t tk_keyfile_read(apr_pool_t *p, const char *path, unsigned char **data,
                              apr_size_t *len, const char **why)
 {
-    apr_file_t *f;
-    apr_finfo_t finfo;
+    struct stat st;
+    apr_size_t want, got = 0;
     apr_status_t rv;
+    int fd;
 
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, APR_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS) {
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, and hang
+     * httpd -t, startup or the watcher; the type is checked on the descriptor itself, so
+     * the file cannot be swapped between the check and the read.  Symbolic links are
+     * followed: secret stores mount key files that way. */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        /* A socket cannot be opened at all (ENXIO): say what it is rather than that. */
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+            return not_regular(p, st.st_mode, why);
         *why = error_text(p, rv);
         return rv;
     }
-    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
-    if (rv != APR_SUCCESS) {
-        apr_file_close(f);
+    if (fstat(fd, &st) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        close(fd);
         *why = error_text(p, rv);
         return rv;
     }
-    if (finfo.filetype != APR_REG) {
-        apr_file_close(f);
-        *why = "not a regular file";
-        return APR_EINVAL;
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return not_regular(p, st.st_mode, why);
     }
-    if (finfo.size > TK_KEYFILE_MAX_SIZE) {
-        apr_file_close(f);
+    if (st.st_size > TK_KEYFILE_MAX_SIZE) {
+        close(fd);
         *why = apr_psprintf(p,
                             "%" APR_OFF_T_FMT " bytes is too large for a key file (at most "
                             "%d)",
-                            finfo.size, TK_KEYFILE_MAX_SIZE);
+                            (apr_off_t)st.st_size, TK_KEYFILE_MAX_SIZE);
         return APR_EINVAL;
     }
-    /* One byte more than the size, to notice a file that grew while being read. */
-    *data = wiped_buffer(p, (apr_size_t)finfo.size + 1);
-    rv = apr_file_read_full(f, *data, (apr_size_t)finfo.size + 1, len);
-    apr_file_close(f);
-    if (rv != APR_SUCCESS && rv != APR_EOF) {
-        *why = error_text(p, rv);
-        return rv;
+    /* One byte more than the size, to notice a file that grew while being read.  Read
+     * straight into a buffer wiped with its pool: no copy of the key bytes elsewhere. */
+    want = (apr_size_t)st.st_size + 1;
+    *data = wiped_buffer(p, want);
+    while (got < want) {
+        ssize_t n = read(fd, *data + got, want - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rv = APR_FROM_OS_ERROR(errno);
+            close(fd);
+            *why = error_text(p, rv);
+            return rv;
+        }
+        if (n == 0)
+            break;
+        got += (apr_size_t)n;
     }
-    if (*len != (apr_size_t)finfo.size) {
+    close(fd);
+    *len = got;
+    if (got != (apr_size_t)st.st_size) {
         *why = "the file changed while it was read";
         return APR_EINVAL;
     }
@@ -503,6 +632,18 @@ apr_status_t tk_keyfile_is_exposed(apr_pool_t *p, const char *path, int *exposed
     if (rv == APR_SUCCESS || rv == APR_INCOMPLETE)
         *exposed = (finfo.protection & (APR_GREAD | APR_GWRITE | APR_WREAD | APR_WWRITE)) != 0;
     return rv == APR_INCOMPLETE ? APR_SUCCESS : rv;
+}
+
+apr_status_t tk_keyfile_owner(apr_pool_t *p, const char *path, apr_uid_t *uid)
+{
+    apr_finfo_t finfo;
+    apr_status_t rv = apr_stat(&finfo, path, APR_FINFO_USER, p);
+
+    if (rv == APR_INCOMPLETE && (finfo.valid & APR_FINFO_USER))
+        rv = APR_SUCCESS;
+    if (rv == APR_SUCCESS)
+        *uid = finfo.user;
+    return rv;
 }
 
 /* The bytes of a key in the name|HMAC|AES layout. */

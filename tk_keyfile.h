@@ -7,7 +7,7 @@
  *            SSLSessionTicketKeyFile), or exactly one 80-byte key (name|HMAC|AES-256,
  *            the layout of OpenSSL and nginx).  The first key seals.
  *   text     ours: one base64 key (48 or 80 bytes, name|HMAC|AES) a line, optionally
- *            followed by not-before=TIME and not-after=TIME (RFC 3339 UTC, e.g.
+ *            followed by not-before=TIME and not-after=TIME (exactly RFC 3339 UTC as in
  *            2026-11-26T20:00:00Z, or Unix seconds); blank lines and '#' comments are
  *            ignored, CRLF is accepted.  The first key seals, unless validity windows
  *            decide (see tk_ring_sealing_index()).
@@ -18,6 +18,7 @@
 #ifndef TK_KEYFILE_H
 #define TK_KEYFILE_H
 
+#include <apr_file_info.h>
 #include <apr_pools.h>
 
 #include "tk_ring.h"
@@ -37,8 +38,11 @@ typedef enum {
 /* Length of a time written as RFC 3339 UTC, e.g. 2026-11-26T20:00:00Z, with its NUL. */
 #define TK_TIME_TEXT_LEN 21
 
-/* Parses a time of a validity window: RFC 3339 UTC (2026-11-26T20:00:00Z) or Unix
- * seconds.  Returns APR_EINVAL for anything else (local times included). */
+/* Parses a time of a validity window: exactly RFC 3339 UTC as written here
+ * (2026-11-26T20:00:00Z, every digit present), or Unix seconds (digits, no leading
+ * zero), up to 9999-12-31T23:59:59Z.  Returns APR_EINVAL for anything else: local times,
+ * times that do not exist (February 30, hour 24, second 60), anything strptime() would
+ * bend into another time. */
 apr_status_t tk_time_parse(const char *text, apr_time_t *t);
 
 /* Writes t as RFC 3339 UTC. */
@@ -70,14 +74,17 @@ tk_format_e tk_format_detect(const unsigned char *data, apr_size_t len);
  * On success the ring holds at least one key.  On failure returns APR_EINVAL, leaves
  * the ring empty and sets *why (from p) to one sentence saying what is wrong, e.g.
  * "47 bytes is not a whole number of 48-byte keys, nor one 80-byte key".
- * *why never contains key bytes. */
+ * *why names a place (line, key number, byte or character position) and a problem; it
+ * never quotes the file's content, any word of which may be key material (a second key
+ * on a line, a key pasted after not-before=). */
 apr_status_t tk_keyfile_parse(apr_pool_t *p, const unsigned char *data, apr_size_t len,
                               tk_format_e fmt, apr_time_t now, tk_ring_t *ring,
                               const char **why);
 
 /* Reads a whole key file into *data (from p, wiped when p is cleared).  Fails with the
- * read error, or APR_EINVAL for a file that is not regular, too large or changing;
- * *why says so. */
+ * read error, or APR_EINVAL for a file that is not regular (a FIFO, directory, device or
+ * socket: refused without blocking; a symbolic link to a regular file is followed), too
+ * large or changing; *why says so. */
 apr_status_t tk_keyfile_read(apr_pool_t *p, const char *path, unsigned char **data,
                              apr_size_t *len, const char **why);
 
@@ -93,6 +100,11 @@ apr_status_t tk_keyfile_load(apr_pool_t *p, const char *path, tk_format_e fmt, t
 /* Whether the file at path can be read or written by its group or by others.
  * Returns the stat error when the file cannot be examined. */
 apr_status_t tk_keyfile_is_exposed(apr_pool_t *p, const char *path, int *exposed);
+
+/* The owner of the file at path, following symbolic links (the file httpd reads), e.g.
+ * to warn when the web server's own user could rewrite its keys.  Returns the stat error
+ * when the file cannot be examined. */
+apr_status_t tk_keyfile_owner(apr_pool_t *p, const char *path, apr_uid_t *uid);
 
 /* The bytes of a key file holding ring, in format raw or text (text writes the
  * validity windows).  Returns APR_EINVAL for another format, or for raw when a key has

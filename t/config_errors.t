@@ -5,6 +5,7 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use File::Path ();
+use MIME::Base64 ();
 use TkTest;
 
 my $dir = TkTest::t_path('tmp', 'config_errors');
@@ -21,8 +22,21 @@ sub key_file {
 }
 
 sub key48 { TkTest::key_bytes(TkTest::new_key(48)) }
+sub b64 { MIME::Base64::encode_base64(shift, '') }
+
+# Whether $text holds 12 characters in a row of $b64.
+sub quotes_any {
+    my ($text, $b64) = @_;
+    for my $i (0 .. length($b64) - 12) {
+        return 1 if index($text, substr($b64, $i, 12)) >= 0;
+    }
+    return 0;
+}
 
 my $good = key_file('good.key', key48());
+# A line holding two keys: the second one's base64 was quoted as an "unknown attribute".
+my $second = b64(TkTest::key_bytes(TkTest::new_key(80)));
+my $two_keys = key_file('two.key', b64(key48()) . " $second\n");
 # [what, path, extra arguments, reason]
 my @bad = (
     ['missing file', "$dir/missing.key", '', 'No such file or directory'],
@@ -34,18 +48,29 @@ my @bad = (
     ['empty file', key_file('empty.key', ''), '', 'the file is empty'],
     ['bad base64', key_file('b64.key', "# keys\nAA*A" . ('A' x 60) . "\n"), '',
      'line 2: character 3 is not base64'],
-    ['directory', $dir, '', 'not a regular file'],
+    ['directory', $dir, '',
+     'the path is a directory; a key file must be a regular file (or a symbolic link to one)'],
+    ['two keys on one line', $two_keys, '',
+     'line 1: unknown attribute after the key (a line holds one key, then only not-before=TIME and not-after=TIME)'],
+    ['an impossible date', key_file('feb30.key', b64(key48()) . " not-before=2026-02-30T00:00:00Z\n"), '',
+     'line 1: not-before is not a time: that day does not exist in that month (write 2026-11-26T20:00:00Z, UTC, or Unix seconds)'],
     ['wrong size for nginx', key_file('nginx.key', key48() x 2), 'nginx',
      '96 bytes; an nginx key file holds one key of 48 or 80 bytes'],
 );
 
-plan tests => 2 * @bad + 2 + 2 + 3 + 2 + 2 + 2;
+plan tests => 2 * @bad + 1 + 2 + 2 + 3 + 2 + 2 + 2;
 
 for my $case (@bad) {
     my ($what, $path, $args, $reason) = @$case;
     my ($status, $out) = TkTest::httpd_t(conf_with("SSLTicketKeyFile $path $args"));
     isnt $status, 0, "httpd -t fails on a key file: $what";
     like $out, qr/SSLTicketKeyFile \Q$path\E: \Q$reason\E/, "... naming the file and saying: $reason"
+        or diag($out);
+}
+
+{
+    my ($status, $out) = TkTest::httpd_t(conf_with("SSLTicketKeyFile $two_keys"));
+    ok !quotes_any($out, $second), 'httpd -t quotes no part of the second key on a line'
         or diag($out);
 }
 

@@ -18,7 +18,7 @@ my ($k1) = TkTest::read_key_file($file);
 my ($k2, $k3) = (TkTest::new_key(80), TkTest::new_key(48));
 my $interval = 1;
 
-plan tests => 4 + 2 * 2 + 3 + 4 * 4 + 3 + 3 + 1;
+plan tests => 4 + 2 * 2 + 3 + 5 * 4 + 1 + 3 + 3 + 1;
 
 sub connect_rotate { TkTest::connect_tls(port => $port, host => 'rotate.tk.test', @_) }
 
@@ -60,11 +60,15 @@ ok TkTest::log_count($log, qr/SSLTicketKeyFile \Q$file\E changed: 2 key\(s\), se
 ok !grep({ !kill 0, $_ } @children), 'still the same children after 40 connections';
 
 my $k2_line = MIME::Base64::encode_base64(TkTest::key_bytes($k2), '');
+# Two keys on one line: the second one's base64 was quoted in the log as an attribute name.
+my $second = MIME::Base64::encode_base64(TkTest::key_bytes(TkTest::new_key(80)), '');
 my @bad = (
     ['random bytes', "\x00" . TkTest::random_bytes(49), '50 bytes is not a whole number of 48-byte keys, nor one 80-byte key'],
     ['an empty file', '', 'the file is empty'],
     ['a half-written file', substr($k2_line, 0, 30), 'line 1: 30 base64 characters is not a multiple of 4'],
     ['base64 garbage', "!!not base64!!\n", 'line 1: character 1 is not base64'],
+    ['two keys on one line', "$k2_line $second\n",
+     'line 1: unknown attribute after the key (a line holds one key, then only not-before=TIME and not-after=TIME)'],
 );
 for my $case (@bad) {
     my ($what, $data, $reason) = @$case;
@@ -77,6 +81,12 @@ for my $case (@bad) {
     my $r = connect_rotate(version => TkTest::TLS12, session => $old{+TkTest::TLS12}{session});
     ok $r->{reused}, '... a K1 ticket still resumes';
     is TkTest::generations(), $generations, '... and nothing restarted';
+}
+
+{
+    my $text = TkTest::read_file($log);
+    my @quoted = grep { index($text, substr($second, $_, 12)) >= 0 } 0 .. length($second) - 12;
+    is scalar(@quoted), 0, 'the error log holds no part of the second key of a line';
 }
 
 {

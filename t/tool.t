@@ -25,7 +25,7 @@ sub secret_forms {
     map { ($_->{hmac}, $_->{aes}) } TkTest::read_key_file(shift);
 }
 
-plan tests => 25;
+plan tests => 28;
 
 my $file = "$dir/ticket.keys";
 my ($rc, $out) = run('generate', $file);
@@ -52,6 +52,18 @@ TkTest::write_file("$dir/bad.keys", 'x' x 47, 0600);
 ($rc, $out) = run('check', "$dir/bad.keys");
 is $rc, 1, 'check fails a bad file';
 like $out, qr{bad.keys: line 1: 47 base64 characters is not a multiple of 4}, '... with the reason';
+
+# Two keys on one line: the second one's base64 was quoted as an attribute name.
+{
+    my $second = MIME::Base64::encode_base64(TkTest::key_bytes(TkTest::new_key(80)), '');
+    my $first = MIME::Base64::encode_base64(TkTest::key_bytes(TkTest::new_key(48)), '');
+    TkTest::write_file("$dir/two.keys", "$first $second\n", 0600);
+    my $err = `$tool check '$dir/two.keys' 2>&1 >/dev/null`;
+    is $? >> 8, 1, 'check fails a line of two keys';
+    like $err, qr{two.keys: line 1: unknown attribute after the key}, '... on stderr, naming the line';
+    ok !grep({ index($err, substr($second, $_, 12)) >= 0 } 0 .. length($second) - 12),
+        '... and quoting no part of the second key' or diag($err);
+}
 
 # rotate: the new key first, the old ones after, at most --keep
 my $ino = (stat $file)[1];

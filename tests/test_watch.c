@@ -1,6 +1,7 @@
 /* Watching a key file: changes by content, refusals reported once, vanished files. */
 #include "unit.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <apr_base64.h>
@@ -132,10 +133,42 @@ static void a_file_whose_time_comes_is_taken_without_a_change(void)
     unlink(watched_path);
 }
 
+/* A key file replaced by a FIFO: the watcher used to block in open(2) until a writer
+ * came, so no later change was ever seen.  An alarm fails the run rather than hang it. */
+static void a_fifo_in_place_of_the_file_is_reported_without_blocking(void)
+{
+    /* a path of its own: a run cut short leaves no FIFO where other tests write */
+    const char *fifo_path = "/tmp/tk-unit-watch.fifo";
+    tk_watched_file_t w = {0};
+    tk_ring_t ring;
+    const char *why = NULL;
+
+    w.path = fifo_path;
+    w.format = TK_FORMAT_RAW;
+    unlink(fifo_path);
+    write_key(9);
+    CHECK(rename(watched_path, fifo_path) == 0);
+    CHECK(check(&w, &ring, &why) == TK_WATCH_NEW_KEYS);
+    unlink(fifo_path);
+    CHECK(mkfifo(fifo_path, 0600) == 0);
+    alarm(5);
+    CHECK(check(&w, &ring, &why) == TK_WATCH_VANISHED);
+    CHECK_STR(why, "the path is a FIFO (named pipe); a key file must be a regular file (or a "
+                   "symbolic link to one)");
+    CHECK(check(&w, &ring, &why) == TK_WATCH_SAME);
+    alarm(0);
+    unlink(fifo_path);
+    write_key(10);
+    CHECK(rename(watched_path, fifo_path) == 0);
+    CHECK(check(&w, &ring, &why) == TK_WATCH_NEW_KEYS);
+    unlink(fifo_path);
+}
+
 void watch_tests(void)
 {
     RUN(changes_are_seen_by_content);
     RUN(a_bad_file_is_refused_once_then_a_good_one_is_taken);
     RUN(a_vanished_file_is_reported_once);
     RUN(a_file_whose_time_comes_is_taken_without_a_change);
+    RUN(a_fifo_in_place_of_the_file_is_reported_without_blocking);
 }

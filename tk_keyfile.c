@@ -646,14 +646,16 @@ apr_status_t tk_keyfile_owner(apr_pool_t *p, const char *path, apr_uid_t *uid)
     return rv;
 }
 
-/* The bytes of a key in the name|HMAC|AES layout. */
-static apr_size_t key_to_bytes(const tk_key_t *key, unsigned char *out)
+/* The bytes of a key in a file, in the given layout (the inverse of key_from_bytes()). */
+static apr_size_t key_to_bytes(const tk_key_t *key, unsigned char *out, key_layout_e layout)
 {
     unsigned int secret = tk_key_secret_len(key->size);
+    const unsigned char *first = layout == LAYOUT_NAME_HMAC_AES ? key->hmac_key : key->aes_key;
+    const unsigned char *second = layout == LAYOUT_NAME_HMAC_AES ? key->aes_key : key->hmac_key;
 
     memcpy(out, key->name, TK_KEY_NAME_LEN);
-    memcpy(out + TK_KEY_NAME_LEN, key->hmac_key, secret);
-    memcpy(out + TK_KEY_NAME_LEN + secret, key->aes_key, secret);
+    memcpy(out + TK_KEY_NAME_LEN, first, secret);
+    memcpy(out + TK_KEY_NAME_LEN + secret, second, secret);
     return (apr_size_t)key->size;
 }
 
@@ -686,6 +688,61 @@ void tk_key_describe(const tk_ring_t *ring, unsigned int i, apr_time_t now, tk_k
         out->state = "opens";
 }
 
+/* Whether a key of the ring has a validity window, which only the text format can hold. */
+static int ring_has_windows(const tk_ring_t *ring)
+{
+    unsigned int i;
+
+    for (i = 0; i < ring->nkeys; i++) {
+        if (ring->keys[i].not_before || ring->keys[i].not_after)
+            return 1;
+    }
+    return 0;
+}
+
+/* Checks that the ring fits a format's limits before any byte is written. */
+static apr_status_t check_serializable(const tk_ring_t *ring, tk_format_e fmt, const char **why)
+{
+    unsigned int i;
+
+    switch (fmt) {
+    case TK_FORMAT_RAW:
+        for (i = 0; i < ring->nkeys; i++) {
+            if (ring->keys[i].not_before || ring->keys[i].not_after ||
+                (ring->keys[i].size == TK_KEY_80 && ring->nkeys > 1)) {
+                *why = "a raw file holds neither validity windows nor more than one 80-byte "
+                       "key; use the text format";
+                return APR_EINVAL;
+            }
+        }
+        return APR_SUCCESS;
+    case TK_FORMAT_TEXT:
+        return APR_SUCCESS;
+    case TK_FORMAT_NGINX:
+        if (ring->nkeys != 1 || ring_has_windows(ring)) {
+            *why = "an nginx key file holds exactly one key, without validity windows";
+            return APR_EINVAL;
+        }
+        return APR_SUCCESS;
+    case TK_FORMAT_HAPROXY:
+        if (ring_has_windows(ring)) {
+            *why = "a HAProxy file holds no validity windows";
+            return APR_EINVAL;
+        }
+        /* HAProxy refuses a file whose keys differ in size ("wrong sized key"). */
+        for (i = 1; i < ring->nkeys; i++) {
+            if (ring->keys[i].size != ring->keys[0].size) {
+                *why = "a HAProxy file holds keys of one size only";
+                return APR_EINVAL;
+            }
+        }
+        return APR_SUCCESS;
+    default:
+        *why = "keys are written in the raw, text, nginx or haproxy format only";
+        return APR_EINVAL;
+    }
+}
+
 apr_status_t tk_keyfile_serialize(apr_pool_t *p, const tk_ring_t *ring, tk_format_e fmt,
                                   unsigned char **data, apr_size_t *len, const char **why)
 {
@@ -694,26 +751,29 @@ apr_status_t tk_keyfile_serialize(apr_pool_t *p, const tk_ring_t *ring, tk_forma
     unsigned char bytes[TK_KEY_80];
     unsigned int i;
     char t[TK_TIME_TEXT_LEN];
+    apr_status_t rv = check_serializable(ring, fmt, why);
 
+    if (rv != APR_SUCCESS)
+        return rv;
     *data = wiped_buffer(p, cap);
-    if (fmt == TK_FORMAT_RAW) {
-        for (i = 0; i < ring->nkeys; i++) {
-            const tk_key_t *key = &ring->keys[i];
+    for (i = 0; i < ring->nkeys; i++) {
+        const tk_key_t *key = &ring->keys[i];
+        apr_size_t n;
 
-            if (key->not_before || key->not_after ||
-                (key->size == TK_KEY_80 && ring->nkeys > 1)) {
-                *why =
-                    "a raw file holds neither validity windows nor more than one 80-byte key; "
-                    "use the text format";
-                return APR_EINVAL;
-            }
-            off += key_to_bytes(key, *data + off);
-        }
-    } else if (fmt == TK_FORMAT_TEXT) {
-        for (i = 0; i < ring->nkeys; i++) {
-            const tk_key_t *key = &ring->keys[i];
-            apr_size_t n = key_to_bytes(key, bytes);
-
+        switch (fmt) {
+        case TK_FORMAT_RAW:
+            off += key_to_bytes(key, *data + off, LAYOUT_NAME_HMAC_AES);
+            break;
+        case TK_FORMAT_NGINX:
+            /* nginx keeps AES before HMAC in 48-byte keys, but HMAC first in 80-byte keys. */
+            off += key_to_bytes(key, *data + off,
+                                key->size == TK_KEY_48 ? LAYOUT_NAME_AES_HMAC
+                                                       : LAYOUT_NAME_HMAC_AES);
+            break;
+        default:
+            n = key_to_bytes(key, bytes,
+                             fmt == TK_FORMAT_HAPROXY ? LAYOUT_NAME_AES_HMAC
+                                                      : LAYOUT_NAME_HMAC_AES);
             off += (apr_size_t)apr_base64_encode_binary((char *)*data + off, bytes, (int)n) - 1;
             if (key->not_before) {
                 tk_time_format(key->not_before, t);
@@ -726,10 +786,8 @@ apr_status_t tk_keyfile_serialize(apr_pool_t *p, const tk_ring_t *ring, tk_forma
                                                 t);
             }
             (*data)[off++] = '\n';
+            break;
         }
-    } else {
-        *why = "keys are written in the raw or the text format only";
-        return APR_EINVAL;
     }
     OPENSSL_cleanse(bytes, sizeof(bytes));
     *len = off;

@@ -106,10 +106,13 @@ apr_status_t tk_keyfile_is_exposed(apr_pool_t *p, const char *path, int *exposed
  * when the file cannot be examined. */
 apr_status_t tk_keyfile_owner(apr_pool_t *p, const char *path, apr_uid_t *uid);
 
-/* The bytes of a key file holding ring, in format raw or text (text writes the
- * validity windows).  Returns APR_EINVAL for another format, or for raw when a key has
- * a window or the keys mix sizes in a way raw cannot hold.  *data is wiped when p is
- * cleared. */
+/* The bytes of a key file holding ring's keys in their order, in format raw, text (which
+ * writes the validity windows), nginx or haproxy.  The order is the file's: which key
+ * seals is the format's rule when the file is read back (the penultimate for haproxy).
+ * Returns APR_EINVAL, with *why, for auto, for a window in any format but text, for raw
+ * when the keys mix sizes in a way raw cannot hold, for nginx unless the ring holds one
+ * key, and for haproxy when the keys differ in size (HAProxy refuses such a file).
+ * *data is wiped when p is cleared. */
 apr_status_t tk_keyfile_serialize(apr_pool_t *p, const tk_ring_t *ring, tk_format_e fmt,
                                   unsigned char **data, apr_size_t *len, const char **why);
 

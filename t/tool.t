@@ -25,7 +25,7 @@ sub secret_forms {
     map { ($_->{hmac}, $_->{aes}) } TkTest::read_key_file(shift);
 }
 
-plan tests => 28;
+plan tests => 29;
 
 my $file = "$dir/ticket.keys";
 my ($rc, $out) = run('generate', $file);
@@ -65,9 +65,14 @@ like $out, qr{bad.keys: line 1: 47 base64 characters is not a multiple of 4}, '.
         '... and quoting no part of the second key' or diag($err);
 }
 
-# rotate: the new key first, the old ones after, at most --keep
-my $ino = (stat $file)[1];
+# rotate: the new key first, the old ones after, at most --keep.  A generated file has no
+# window yet, so it could as well be a HAProxy file: the first rotation names the format.
+my $generated = TkTest::read_file($file);
 ($rc, $out) = run('rotate', $file);
+ok $rc == 1 && $out =~ /--format text or --format haproxy/ && TkTest::read_file($file) eq $generated,
+    'rotate without --format does not guess the format of a file without windows';
+my $ino = (stat $file)[1];
+($rc, $out) = run('rotate --format text', $file);
 my @after = TkTest::read_key_file($file);
 is $rc, 0, 'rotate succeeds';
 ok @after == 2 && $after[1]{name} eq $keys[0]{name}, '... adds a new key before the old one';
@@ -113,7 +118,7 @@ my $live = TkTest::key_file_path('rotate.key');
 my $original = TkTest::read_file($live);
 TkTest::write_file("$dir/live.keys", $original, 0600);
 system("cp -p '$dir/live.keys' '$live'");
-run('rotate --format text', $live);
+run('rotate --format raw', $live);
 my ($new) = TkTest::read_key_file($live);
 my $port = Apache::Test::vars('tk_ssl_port');
 ok defined TkTest::wait_until(3, sub {

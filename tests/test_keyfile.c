@@ -14,6 +14,7 @@
 #include <apr_file_info.h>
 #include <apr_strings.h>
 
+#include "keys.h"
 #include "tk_keyfile.h"
 
 /* Distinct, non-zero, recognisable key bytes: byte i of key `seed` is seed*31 + i + 1. */
@@ -571,6 +572,69 @@ static void raw_serialization_is_mod_ssl_layout(void)
           APR_EINVAL);
     CHECK_STR(why, "a raw file holds neither validity windows nor more than one 80-byte key; "
                    "use the text format");
+}
+
+static void nginx_serialization_writes_the_bytes_nginx_reads(void)
+{
+    unsigned char b[80];
+    tk_key_t keys[2];
+    tk_ring_t ring;
+    unsigned char *data;
+    apr_size_t len;
+    const char *why;
+
+    fill_key(b, sizeof(b), 51);
+    CHECK(parse(b, 48, TK_FORMAT_NGINX, &ring, &why) == APR_SUCCESS);
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_NGINX, &data, &len, &why) ==
+          APR_SUCCESS);
+    CHECK(len == 48 && memcmp(data, b, len) == 0);
+    CHECK(parse(b, 80, TK_FORMAT_NGINX, &ring, &why) == APR_SUCCESS);
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_NGINX, &data, &len, &why) ==
+          APR_SUCCESS);
+    CHECK(len == 80 && memcmp(data, b, len) == 0);
+    /* nginx takes one key a file: a second key, or a window, has no place in it */
+    keys[0] = make_key(52, TK_KEY_48);
+    keys[1] = make_key(53, TK_KEY_48);
+    ring_of(&ring, keys, 2);
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_NGINX, &data, &len, &why) ==
+          APR_EINVAL);
+    CHECK_STR(why, "an nginx key file holds exactly one key, without validity windows");
+    keys[0].not_after = apr_time_from_sec(4000000000);
+    ring_of(&ring, keys, 1);
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_NGINX, &data, &len, &why) ==
+          APR_EINVAL);
+}
+
+static void haproxy_serialization_keeps_order_and_layout(void)
+{
+    unsigned char k[3][48];
+    tk_ring_t ring, back;
+    unsigned char *data;
+    apr_size_t len;
+    const char *why, *text;
+    tk_key_t big = make_key(54, TK_KEY_80);
+    int i;
+
+    for (i = 0; i < 3; i++)
+        fill_key(k[i], 48, 55 + (unsigned int)i);
+    text = apr_psprintf(unit_pool, "%s\n%s\n%s\n", b64(k[0], 48), b64(k[1], 48), b64(k[2], 48));
+    CHECK(parse_str(text, TK_FORMAT_HAPROXY, &ring, &why) == APR_SUCCESS);
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_HAPROXY, &data, &len, &why) ==
+          APR_SUCCESS);
+    CHECK(len == strlen(text) && memcmp(data, text, len) == 0);
+    CHECK(parse(data, len, TK_FORMAT_HAPROXY, &back, &why) == APR_SUCCESS);
+    CHECK(tk_ring_sealing_index(&back, apr_time_now()) == 1);
+    ring.keys[2].not_before = apr_time_from_sec(1000000000);
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_HAPROXY, &data, &len, &why) ==
+          APR_EINVAL);
+    CHECK_STR(why, "a HAProxy file holds no validity windows");
+    ring.keys[2].not_before = TK_TIME_NONE;
+    CHECK(tk_ring_add(&ring, &big) == APR_SUCCESS);
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_HAPROXY, &data, &len, &why) ==
+          APR_EINVAL);
+    CHECK_STR(why, "a HAProxy file holds keys of one size only");
+    CHECK(tk_keyfile_serialize(unit_pool, &ring, TK_FORMAT_AUTO, &data, &len, &why) ==
+          APR_EINVAL);
 }
 
 static void atomic_write_replaces_the_file_with_mode_0600(void)
@@ -1314,6 +1378,8 @@ void keyfile_tests(void)
     RUN(an_expired_key_no_longer_opens_nor_seals);
     RUN(text_serialization_round_trips_with_windows);
     RUN(raw_serialization_is_mod_ssl_layout);
+    RUN(nginx_serialization_writes_the_bytes_nginx_reads);
+    RUN(haproxy_serialization_keeps_order_and_layout);
     RUN(atomic_write_replaces_the_file_with_mode_0600);
     RUN(impossible_times_are_refused);
     RUN(possible_times_round_trip_exactly);

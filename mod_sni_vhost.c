@@ -321,7 +321,9 @@ static int client_hello_cb(SSL *ssl, int *alert, void *arg)
     if (policy == POLICY_REJECT) {
         count(cs, has_name ? OUTCOME_UNKNOWN_REJECTED : OUTCOME_MISSING_REJECTED);
         log_refusal(c, has_name, kind, raw, rawlen);
-        *alert = SSL_AD_UNRECOGNIZED_NAME;
+        /* A malformed extension gets what OpenSSL sends it when the callback lets the hello
+         * through (and RFC 8446 section 6.2 asks for): the policy decides only about names. */
+        *alert = has_name && raw == NULL ? SSL_AD_DECODE_ERROR : SSL_AD_UNRECOGNIZED_NAME;
         return SSL_CLIENT_HELLO_ERROR;
     }
     count(cs, has_name ? OUTCOME_UNKNOWN_DEFAULT : OUTCOME_MISSING_DEFAULT);

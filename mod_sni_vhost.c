@@ -321,7 +321,9 @@ static int client_hello_cb(SSL *ssl, int *alert, void *arg)
     if (policy == POLICY_REJECT) {
         count(cs, has_name ? OUTCOME_UNKNOWN_REJECTED : OUTCOME_MISSING_REJECTED);
         log_refusal(c, has_name, kind, raw, rawlen);
-        *alert = SSL_AD_UNRECOGNIZED_NAME;
+        /* A malformed extension gets what OpenSSL sends it when the callback lets the hello
+         * through (and RFC 8446 section 6.2 asks for): the policy decides only about names. */
+        *alert = has_name && raw == NULL ? SSL_AD_DECODE_ERROR : SSL_AD_UNRECOGNIZED_NAME;
         return SSL_CLIENT_HELLO_ERROR;
     }
     count(cs, has_name ? OUTCOME_UNKNOWN_DEFAULT : OUTCOME_MISSING_DEFAULT);
@@ -693,14 +695,31 @@ static apr_hash_t *build_addresses(apr_pool_t *p, apr_pool_t *ptemp, server_rec 
     return result;
 }
 
+/* The other spelling of a configured name: with one trailing dot added, or without the one
+ * it has; NULL for a name ending in two dots, which is no host name. */
+static const char *other_spelling(apr_pool_t *p, const char *name)
+{
+    apr_size_t len = name ? strlen(name) : 0;
+
+    if (len == 0)
+        return NULL;
+    if (name[len - 1] != '.')
+        return apr_pstrcat(p, name, ".", NULL);
+    if (len == 1 || name[len - 2] == '.')
+        return NULL;
+    return apr_pstrmemdup(p, name, len - 1);
+}
+
 /* mod_ssl's servername callback compares the name as the client sent it with the chosen
- * vhost's ServerName and ServerAlias, keeping a trailing dot that the index ignores.  For
- * "www.example.com." to leave mod_ssl on the same vhost as the index does, each name also
- * gets its variant with the dot.  Core's Host routing never sees them: it drops the dot of
- * a Host before comparing. */
+ * vhost's ServerName and ServerAlias as they are written: a trailing dot on either side
+ * makes them differ, mod_ssl keeps the default vhost, and its request check answers 421.
+ * The index ignores the dot, so each name also gets its other spelling (added after the
+ * index is built): "www.example.com" then serves "www.example.com." and "www.example.com."
+ * serves "www.example.com", for mod_ssl and for core's Host routing alike. */
 static void add_trailing_dot_names(apr_pool_t *p, server_rec *s)
 {
     apr_array_header_t *lists[2];
+    const char *other;
     int i, j, n;
 
     if (s->names == NULL)
@@ -709,17 +728,17 @@ static void add_trailing_dot_names(apr_pool_t *p, server_rec *s)
         s->wild_names = apr_array_make(p, 1, sizeof(char *));
     lists[0] = s->names;
     lists[1] = s->wild_names;
-    if (s->server_hostname)
-        APR_ARRAY_PUSH(s->names, const char *) = apr_pstrcat(p, s->server_hostname, ".", NULL);
     for (i = 0; i < 2; i++) {
         n = lists[i]->nelts;
         for (j = 0; j < n; j++) {
-            const char *name = APR_ARRAY_IDX(lists[i], j, const char *);
-
-            if (name && *name && name[strlen(name) - 1] != '.')
-                APR_ARRAY_PUSH(lists[i], const char *) = apr_pstrcat(p, name, ".", NULL);
+            other = other_spelling(p, APR_ARRAY_IDX(lists[i], j, const char *));
+            if (other)
+                APR_ARRAY_PUSH(lists[i], const char *) = other;
         }
     }
+    other = other_spelling(p, s->server_hostname);
+    if (other)
+        APR_ARRAY_PUSH(s->names, const char *) = other;
 }
 
 static void report_misplaced_directives(apr_pool_t *ptemp, server_rec *main_s)

@@ -190,34 +190,26 @@ apr_status_t sni_pattern_parse(apr_pool_t *p, const char *name, int allow_glob,
     return APR_SUCCESS;
 }
 
+/* RFC 6066 allows other name types and forbids only a second name of the same type, but
+ * OpenSSL refuses every list other than one host_name entry with decode_error once the
+ * ClientHello callback lets the hello through.  The same rule here means a refusal by the
+ * module sends what OpenSSL would have sent for the same bytes. */
 int sni_server_name_from_ext(const unsigned char *ext, apr_size_t extlen,
                              const unsigned char **name, apr_size_t *namelen)
 {
-    const unsigned char *end;
-    apr_size_t listlen;
+    apr_size_t len;
 
-    if (extlen < 2)
+    /* the list length, one type byte, the name length, at least one byte of name */
+    if (extlen < 6 || (((apr_size_t)ext[0] << 8) | ext[1]) != extlen - 2)
         return 0;
-    listlen = ((apr_size_t)ext[0] << 8) | ext[1];
-    if (listlen + 2 != extlen)
+    if (ext[2] != 0) /* host_name */
         return 0;
-    ext += 2;
-    end = ext + listlen;
-    while (end - ext >= 3) {
-        unsigned char type = ext[0];
-        apr_size_t len = ((apr_size_t)ext[1] << 8) | ext[2];
-
-        ext += 3;
-        if ((apr_size_t)(end - ext) < len)
-            return 0;
-        if (type == 0) { /* host_name */
-            *name = ext;
-            *namelen = len;
-            return 1;
-        }
-        ext += len;
-    }
-    return 0;
+    len = ((apr_size_t)ext[3] << 8) | ext[4];
+    if (len != extlen - 5)
+        return 0;
+    *name = ext + 5;
+    *namelen = len;
+    return 1;
 }
 
 /* Printable ASCII other than the quotes, the backslash (which httpd's error log escapes

@@ -45,9 +45,10 @@ apr_status_t sni_pattern_parse(apr_pool_t *p, const char *name, int allow_glob,
 /* Whether a configured name is a wildcard, "*." and a host name.  Allocates nothing. */
 int sni_pattern_is_wildcard(const char *name);
 
-/* Finds the host_name entry in the data of a ClientHello's server_name extension
- * (RFC 6066 section 3).  Returns 1 with *name and *namelen pointing into ext, or 0 when
- * the extension is malformed or holds no host name. */
+/* The host name in the data of a ClientHello's server_name extension (RFC 6066 section 3):
+ * a list of exactly one entry, of type host_name, whose name is not empty.  Returns 1 with
+ * *name and *namelen pointing into ext, or 0 when the extension is malformed (a TLS
+ * decode_error): lengths that do not add up, an empty list or name, another entry. */
 int sni_server_name_from_ext(const unsigned char *ext, apr_size_t extlen,
                              const unsigned char **name, apr_size_t *namelen);
 

@@ -163,27 +163,54 @@ static void host_name_is_found_in_the_server_name_extension(void)
 {
     static const unsigned char one[] = {0,   14,  0,   0,   11,  'e', 'x', 'a',
                                         'm', 'p', 'l', 'e', '.', 'c', 'o', 'm'};
-    static const unsigned char other_first[] = {0, 9, 7, 0, 1, 'x', 0, 0, 2, 'a', 'b'};
-    static const unsigned char empty_name[] = {0, 3, 0, 0, 0};
     const unsigned char *name = NULL;
     apr_size_t len = 0;
 
     CHECK(sni_server_name_from_ext(one, sizeof(one), &name, &len) == 1);
     CHECK(len == 11 && memcmp(name, "example.com", 11) == 0);
-    CHECK(sni_server_name_from_ext(other_first, sizeof(other_first), &name, &len) == 1);
-    CHECK(len == 2 && memcmp(name, "ab", 2) == 0);
-    CHECK(sni_server_name_from_ext(empty_name, sizeof(empty_name), &name, &len) == 1 &&
-          len == 0);
-    CHECK(sni_server_name_from_ext(one, sizeof(one) - 1, &name, &len) == 0); /* truncated */
-    CHECK(sni_server_name_from_ext(one, 1, &name, &len) == 0);
-    CHECK(sni_server_name_from_ext(other_first, 7, &name, &len) == 0);
-    {
-        unsigned char overlong[sizeof(one)];
+}
 
-        memcpy(overlong, one, sizeof(one));
-        overlong[4] = 12; /* the name claims one byte more than the list holds */
-        CHECK(sni_server_name_from_ext(overlong, sizeof(overlong), &name, &len) == 0);
-    }
+static int from_ext(const unsigned char *ext, apr_size_t extlen)
+{
+    const unsigned char *name = NULL;
+    apr_size_t len = 0;
+
+    return sni_server_name_from_ext(ext, extlen, &name, &len);
+}
+
+/* Whatever OpenSSL would refuse with decode_error after the ClientHello callback. */
+static void a_malformed_server_name_extension_holds_no_name(void)
+{
+    static const unsigned char one[] = {0, 4, 0, 0, 1, 'x'};
+    static const unsigned char empty_list[] = {0, 0};
+    static const unsigned char empty_name[] = {0, 3, 0, 0, 0};
+    static const unsigned char list_too_long[] = {0, 5, 0, 0, 1, 'x'};
+    static const unsigned char list_too_short[] = {0, 3, 0, 0, 1, 'x'};
+    static const unsigned char after_the_list[] = {0, 4, 0, 0, 1, 'x', 'y'};
+    static const unsigned char after_the_name[] = {0, 5, 0, 0, 1, 'x', 'y'};
+    static const unsigned char name_too_long[] = {0, 4, 0, 0, 2, 'x'};
+    static const unsigned char other_type[] = {0, 4, 1, 0, 1, 'x'};
+    static const unsigned char other_first[] = {0, 8, 7, 0, 1, 'x', 0, 0, 1, 'y'};
+    static const unsigned char other_last[] = {0, 8, 0, 0, 1, 'x', 7, 0, 1, 'y'};
+    static const unsigned char two_names[] = {0, 8, 0, 0, 1, 'x', 0, 0, 1, 'y'};
+    static const unsigned char cut_entry[] = {0, 6, 0, 0, 1, 'x', 0, 0};
+
+    CHECK(from_ext(one, sizeof(one)) == 1);
+    CHECK(from_ext(one, 0) == 0);
+    CHECK(from_ext(one, 1) == 0);
+    CHECK(from_ext(one, sizeof(one) - 1) == 0);
+    CHECK(from_ext(empty_list, sizeof(empty_list)) == 0);
+    CHECK(from_ext(empty_name, sizeof(empty_name)) == 0);
+    CHECK(from_ext(list_too_long, sizeof(list_too_long)) == 0);
+    CHECK(from_ext(list_too_short, sizeof(list_too_short)) == 0);
+    CHECK(from_ext(after_the_list, sizeof(after_the_list)) == 0);
+    CHECK(from_ext(after_the_name, sizeof(after_the_name)) == 0);
+    CHECK(from_ext(name_too_long, sizeof(name_too_long)) == 0);
+    CHECK(from_ext(other_type, sizeof(other_type)) == 0);
+    CHECK(from_ext(other_first, sizeof(other_first)) == 0);
+    CHECK(from_ext(other_last, sizeof(other_last)) == 0);
+    CHECK(from_ext(two_names, sizeof(two_names)) == 0);
+    CHECK(from_ext(cut_entry, sizeof(cut_entry)) == 0);
 }
 
 static void received_names_are_made_printable_and_cut(void)
@@ -373,6 +400,7 @@ void sni_tests(void)
     RUN(names_are_at_most_253_octets);
     RUN(configured_patterns);
     RUN(host_name_is_found_in_the_server_name_extension);
+    RUN(a_malformed_server_name_extension_holds_no_name);
     RUN(received_names_are_made_printable_and_cut);
     RUN(exact_beats_an_earlier_wildcard_and_globs);
     RUN(a_wildcard_stands_for_exactly_one_label);

@@ -7,7 +7,8 @@
 # wherever mod_ssl would take it: in the vhost (also inside <IfModule> and in an Included
 # file, with a ServerRoot-relative path or a Define'd one), or inherited from the server
 # config.  A vhost without a key file keeps random keys made at startup, as OpenSSL
-# alone; with mod_tls_tickets loaded, mod_tls_tickets seals every ticket.
+# alone; with mod_tls_tickets loaded, mod_tls_tickets seals every ticket.  The files are
+# read again at a graceful restart.
 use strict;
 use warnings FATAL => 'all';
 
@@ -74,7 +75,7 @@ my @setups = (
     },
 );
 
-my $tests = 0;
+my $tests = @versions; # over a graceful restart
 $tests += @versions * (@{ $_->{vhosts} } * 4 + @{ $_->{cross} } * 3) for @setups;
 plan tests => $tests;
 
@@ -119,6 +120,20 @@ for my $setup (@setups) {
                                         version => $s_client_version,
                                         session => $first->{session});
             ok $back->{reused}, "$what, $vname: the same ticket resumes on $from";
+        }
+    }
+    if ($setup->{name} eq 'sni-stk-own') {
+        # The key files are read again, and the same keys open the tickets of before.
+        my @before = map {
+            TkTest::connect_tls(port => $port, host => 'b.tk.test', version => $_->[0])
+        } @versions;
+        TkTest::graceful_restart(pid_file => $srv->{pid_file}, error_log => $srv->{error_log});
+        for my $i (0 .. $#versions) {
+            my $again = TkTest::connect_tls(port => $port, host => 'b.tk.test',
+                                            version => $versions[$i][0],
+                                            session => $before[$i]{session});
+            ok $again->{reused},
+                "$what, $versions[$i][1]: a session of b.tk.test resumes after a graceful restart";
         }
     }
     TkTest::stop_server($srv);

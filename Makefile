@@ -11,6 +11,8 @@ TK_CORE   = tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_watch.c
 TK_HDRS   = $(TK_CORE:.c=.h) ssl_hooks.h
 SNI_CORE  = sni_name.c sni_index.c
 SNI_HDRS  = $(SNI_CORE:.c=.h) ssl_hooks.h
+# mod_sni_vhost serves mod_ssl's SSLSessionTicketKeyFile with the tk_* core
+SNI_GLUE  = sv_tickets.c
 
 APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
              $(shell apu-1-config --includes 2>/dev/null)
@@ -31,13 +33,16 @@ deps:
 
 # apxs echoes every libtool command; its log is shown only when the build fails.
 APXS_BUILD = @echo "  APXS    $@"; $(APXS) -c $(addprefix -Wc$(,),$(WARN)) -o $@ $(filter %.c,$^) \
-             -lssl -lcrypto \
+             $(APXS_LDFLAGS) -lssl -lcrypto \
              > $(BUILD)/apxs-$@.log 2>&1 || { cat $(BUILD)/apxs-$@.log; exit 1; }
 
 mod_tls_tickets.la: mod_tls_tickets.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
 	$(APXS_BUILD)
 
-mod_sni_vhost.la: mod_sni_vhost.c $(SNI_CORE) $(SNI_HDRS) | $(BUILD)
+# Its own copy of the tk_* core stays its own (see the map).
+mod_sni_vhost.la: APXS_LDFLAGS = -Wl,--version-script=$(CURDIR)/mod_sni_vhost.map
+mod_sni_vhost.la: mod_sni_vhost.map mod_sni_vhost.c $(SNI_GLUE) $(SNI_GLUE:.c=.h) $(SNI_CORE) $(SNI_HDRS) $(TK_CORE) \
+                  $(TK_HDRS) | $(BUILD)
 	$(APXS_BUILD)
 
 , := ,
@@ -142,7 +147,8 @@ asan-build: | $(BUILD)
 	    -o mod_tls_tickets.la mod_tls_tickets.c $(TK_CORE) -lasan -lubsan -lssl -lcrypto \
 	    > ../apxs.log 2>&1 || { cat ../apxs.log; exit 1; }
 	cd $(ASAN_DIR)/src && $(APXS) -c $(addprefix -Wc$(,),$(WARN) $(ASAN_CFLAGS)) \
-	    -o mod_sni_vhost.la mod_sni_vhost.c $(SNI_CORE) -lasan -lubsan -lssl -lcrypto \
+	    -o mod_sni_vhost.la mod_sni_vhost.c $(SNI_GLUE) $(SNI_CORE) $(TK_CORE) \
+	    -Wl,--version-script=$(CURDIR)/mod_sni_vhost.map -lasan -lubsan -lssl -lcrypto \
 	    > ../apxs.log 2>&1 || { cat ../apxs.log; exit 1; }
 	printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$$@"\n' "$(ASAN_RUNTIME)" "$(HTTPD)" > $(ASAN_DIR)/httpd
 	chmod 755 $(ASAN_DIR)/httpd

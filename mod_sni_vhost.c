@@ -35,6 +35,7 @@
 #include "sni_index.h"
 #include "sni_name.h"
 #include "ssl_hooks.h"
+#include "sv_tickets.h"
 
 module AP_MODULE_DECLARE_DATA sni_vhost_module;
 APLOG_USE_MODULE(sni_vhost);
@@ -768,6 +769,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 {
     /* the first, trial pass at startup: build, but report once, on the real one */
     int report = ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG;
+    apr_array_header_t *ssl_vhosts = apr_array_make(ptemp, 16, sizeof(sv_tickets_vhost_t));
     server_rec *s;
 
     (void)plog;
@@ -789,6 +791,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         conf->vhost->server = s;
         conf->vhost->ctx = conf->ctx;
         session_id_context(ptemp, s, conf->vhost->sid_ctx);
+        APR_ARRAY_PUSH(ssl_vhosts, sv_tickets_vhost_t) = (sv_tickets_vhost_t){s, conf->ctx};
     }
     addresses = build_addresses(pconf, ptemp, main_s, report);
     for (s = main_s; s; s = s->next)
@@ -796,6 +799,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             add_trailing_dot_names(pconf, s);
     if (report)
         report_misplaced_directives(ptemp, main_s);
+    /* mod_ssl's SSLSessionTicketKeyFile needs mod_ssl's vhost switch to have happened
+     * before the ticket is opened, and this module's switch replaces it (sv_tickets.h);
+     * mod_tls_tickets, when loaded, owns every ticket. */
+    if (!ap_find_linked_module("mod_tls_tickets.c"))
+        return sv_tickets_serve(pconf, ptemp, main_s, ssl_vhosts, report);
     return OK;
 }
 

@@ -21,23 +21,47 @@ struct tk_store_t {
     tk_counters_t *counters; /* nslots + 1 (the retired record), after the slots */
 };
 
+static apr_size_t store_size(unsigned int nslots)
+{
+    return nslots * sizeof(tk_slot_t) + (nslots + 1) * sizeof(tk_counters_t);
+}
+
+/* Lays the slots and the counters out in memory of store_size(nslots) bytes, zeroed. */
+static tk_store_t *store_in(apr_pool_t *p, void *memory, unsigned int nslots)
+{
+    tk_store_t *st = apr_palloc(p, sizeof(*st));
+
+    st->nslots = nslots;
+    st->slots = memory;
+    st->counters = (tk_counters_t *)(st->slots + nslots);
+    memset(st->slots, 0, store_size(nslots));
+    return st;
+}
+
 apr_status_t tk_store_create(tk_store_t **store, unsigned int nslots, apr_pool_t *p)
 {
     apr_shm_t *shm;
     apr_status_t rv;
-    tk_store_t *st;
 
     /* Anonymous: inherited by every child forked afterwards, reachable by no other. */
-    rv = apr_shm_create(&shm, nslots * sizeof(tk_slot_t) + (nslots + 1) * sizeof(tk_counters_t),
-                        NULL, p);
+    rv = apr_shm_create(&shm, store_size(nslots), NULL, p);
     if (rv != APR_SUCCESS)
         return rv;
-    st = apr_palloc(p, sizeof(*st));
-    st->nslots = nslots;
-    st->slots = apr_shm_baseaddr_get(shm);
-    st->counters = (tk_counters_t *)(st->slots + nslots);
-    memset(st->slots, 0, apr_shm_size_get(shm));
-    *store = st;
+    *store = store_in(p, apr_shm_baseaddr_get(shm), nslots);
+    return APR_SUCCESS;
+}
+
+static apr_status_t wipe_private_store(void *store)
+{
+    tk_store_wipe(store);
+    return APR_SUCCESS;
+}
+
+apr_status_t tk_store_create_private(tk_store_t **store, unsigned int nslots, apr_pool_t *p)
+{
+    *store = store_in(p, apr_palloc(p, store_size(nslots)), nslots);
+    /* Pool memory is only a copy in each process: wiping it touches no other. */
+    apr_pool_cleanup_register(p, *store, wipe_private_store, apr_pool_cleanup_null);
     return APR_SUCCESS;
 }
 

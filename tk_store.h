@@ -39,6 +39,12 @@ typedef struct {
  * zeroes it once the last of them has gone.  tk_store_wipe() wipes it at once. */
 apr_status_t tk_store_create(tk_store_t **store, unsigned int nslots, apr_pool_t *p);
 
+/* A store of nslots empty slots in this process's memory, from pool p: for keys put in
+ * service before the server forks and never changed after, each child reading its own
+ * copy (and counting in it).  Its slots are wiped when p goes, in whichever process that
+ * happens, without touching any other process's copy. */
+apr_status_t tk_store_create_private(tk_store_t **store, unsigned int nslots, apr_pool_t *p);
+
 /* Wipes every slot, in every process that maps the store. */
 void tk_store_wipe(tk_store_t *store);
 

@@ -31,6 +31,38 @@ static void published_rings_are_read_back(void)
     CHECK(!tk_store_sealing_key(store, 1, now, &key));
 }
 
+/* A pool cleanup registered before the store was made, so that it runs after the store's
+ * own (cleanups run last registered first), while the pool's memory is still there. */
+static apr_status_t check_wiped(void *holder)
+{
+    tk_key_t key;
+
+    CHECK(!tk_store_sealing_key(*(tk_store_t **)holder, 0, apr_time_now(), &key));
+    return APR_SUCCESS;
+}
+
+static void a_private_store_serves_keys_and_wipes_them_with_its_pool(void)
+{
+    tk_key_t keys[1] = {make_key(3, TK_KEY_48)}, key;
+    apr_time_t now = apr_time_now();
+    tk_store_t *store = NULL;
+    apr_pool_t *p;
+    tk_ring_t ring;
+    int sealing = 0;
+
+    apr_pool_create(&p, unit_pool);
+    apr_pool_cleanup_register(p, &store, check_wiped, apr_pool_cleanup_null);
+    CHECK(tk_store_create_private(&store, 2, p) == APR_SUCCESS);
+    CHECK(tk_store_nslots(store) == 2);
+    ring_of(&ring, keys, 1);
+    tk_store_publish(store, 0, &ring);
+    CHECK(tk_store_sealing_key(store, 0, now, &key) &&
+          memcmp(key.hmac_key, keys[0].hmac_key, 16) == 0);
+    CHECK(tk_store_find_key(store, 0, keys[0].name, now, &key, &sealing) && sealing);
+    CHECK(!tk_store_sealing_key(store, 1, now, &key)); /* empty slot */
+    apr_pool_destroy(p);
+}
+
 /* A ring whose every secret byte is b, so a torn read shows as mixed bytes. */
 static void uniform_ring(tk_ring_t *ring, unsigned char b)
 {
@@ -93,5 +125,6 @@ static void readers_never_see_a_half_written_ring(void)
 void store_tests(void)
 {
     RUN(published_rings_are_read_back);
+    RUN(a_private_store_serves_keys_and_wipes_them_with_its_pool);
     RUN(readers_never_see_a_half_written_ring);
 }

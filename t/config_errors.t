@@ -90,14 +90,18 @@ for my $case (@bad) {
 }
 
 # An unreadable file.  Root reads any file, so as root httpd -t runs as nobody, who cannot
-# read a root-owned 0600 file; otherwise the file gets mode 0000.
+# read a root-owned 0600 file; otherwise the file gets mode 0000.  When nobody cannot reach
+# the clone (and so neither this configuration nor the modules: TkTest::served_root), root
+# runs it without the capabilities that override file modes, and the file gets mode 0000.
 {
     my $unreadable = key_file('unreadable.key', key48(), 0600);
     my $conf = "$dir/unreadable.conf";
     TkTest::write_file($conf, conf_with("SSLTicketKeyFile $unreadable"), 0644);
     my $httpd = TkTest::httpd();
-    my $cmd = $> == 0 ? "su -s /bin/sh nobody -c '$httpd -t -f $conf'"
-                      : do { chmod 0000, $unreadable; "$httpd -t -f $conf" };
+    my $cmd = $> != 0 ? do { chmod 0000, $unreadable; "$httpd -t -f $conf" }
+            : TkTest::served_root() eq $TkTest::T_DIR ? "su -s /bin/sh nobody -c '$httpd -t -f $conf'"
+            : do { chmod 0000, $unreadable;
+                   "setpriv --bounding-set -dac_override,-dac_read_search $httpd -t -f $conf" };
     my $out = `$cmd 2>&1`;
     isnt $? >> 8, 0, 'httpd -t fails on an unreadable key file';
     like $out, qr/SSLTicketKeyFile \Q$unreadable\E: Permission denied/, '... saying so' or diag($out);

@@ -10,7 +10,7 @@ use POSIX ();
 use Time::HiRes ();
 use TkTest;
 
-my $dir = TkTest::t_path('tmp', 'demo');
+my $dir = TkTest::served_path('tmp', 'demo'); # its htdocs are served
 File::Path::remove_tree($dir);
 my $port = TkTest::free_port();
 my $out = "$dir.out";

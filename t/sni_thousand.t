@@ -9,7 +9,7 @@ use TkTest;
 
 my $count = 1000;
 my $ca = TkTest::t_path('conf/ssl/ca/asf');
-my $htdocs = TkTest::t_path('tmp', 'thousand-htdocs');
+my $htdocs = TkTest::served_path('tmp', 'thousand-htdocs');
 my $conf = '';
 for my $i (1 .. $count) {
     my $label = sprintf 'v%04d', $i;

@@ -34,7 +34,9 @@ my (@key_files, @logs);
 File::Find::find(sub {
     push @key_files, $File::Find::name if -f && /\.key$/;
     push @logs, $File::Find::name if -f && /(error_log|access_log|_log)$/;
-}, TkTest::t_path('keys'), TkTest::t_path('tmp'), TkTest::t_path('logs'));
+}, TkTest::t_path('keys'), TkTest::t_path('tmp'), TkTest::t_path('logs'),
+   # the demo's logs, when a scratch directory serves it (TkTest::served_root)
+   grep { $_ ne TkTest::t_path('tmp') } TkTest::served_path('tmp'));
 
 my @secrets = map { ($_->{hmac}, $_->{aes}) }
               ($k1, $k2, map { eval { TkTest::read_key_file($_) } } @key_files);

@@ -16,6 +16,9 @@
  */
 #include <signal.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <httpd.h>
 #include <http_config.h>
@@ -27,6 +30,7 @@
 #include <ap_listen.h>
 #include <ap_mpm.h>
 #include <mpm_common.h>
+#include <unixd.h>
 
 #include <apr_hash.h>
 #include <apr_signal.h>
@@ -63,6 +67,8 @@ typedef struct {
     unsigned char digest[TK_DIGEST_LEN]; /* of the content read */
     int unreadable;                      /* the file could not be read */
     int exposed;                         /* readable or writable by group or others */
+    int owner_known;                     /* owner holds the file's owner */
+    apr_uid_t owner;
     const char *kept_because;            /* why the keys in service were kept, or NULL */
     unsigned int slot;                   /* in the store */
 } tk_key_file;
@@ -184,6 +190,15 @@ static void report_key_file(const tk_key_file *file, server_rec *s)
                      "by others; anyone who reads it can decrypt recorded TLS sessions. Make "
                      "it owned by root with mode 0600 (httpd reads it as root).",
                      file->path);
+    /* The children run as that user: one that could rewrite the file could put in service
+     * keys it knows, and forge tickets. */
+    if (file->owner_known && ap_unixd_config.user_id != 0 &&
+        file->owner == ap_unixd_config.user_id)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "SSLTicketKeyFile %s: the key file is owned by the user the server's "
+                     "children run as (%s), who could then put keys it knows in service and "
+                     "forge tickets. Make it owned by root with mode 0600.",
+                     file->path, ap_unixd_config.user_name);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "SSLTicketKeyFile %s (%s): %u key(s), sealing with key %s", file->path,
                  tk_format_name(file->format), file->ring->nkeys, fp);
@@ -225,6 +240,8 @@ static const char *set_key_file(cmd_parms *cmd, void *dummy, const char *arg,
             tk_keyfile_digest(data, len, file->digest);
             rv = tk_keyfile_parse(cmd->temp_pool, data, len, format, apr_time_now(), file->ring,
                                   &why);
+            /* Now, not when the temporary pool goes: the watcher forks before that. */
+            OPENSSL_cleanse(data, len);
         } else {
             file->unreadable = 1;
         }
@@ -235,6 +252,7 @@ static const char *set_key_file(cmd_parms *cmd, void *dummy, const char *arg,
         }
         file->exposed =
             tk_keyfile_is_exposed(cmd->temp_pool, path, &exposed) == APR_SUCCESS && exposed;
+        file->owner_known = tk_keyfile_owner(cmd->temp_pool, path, &file->owner) == APR_SUCCESS;
         if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST)
             report_key_file(file, cmd->server);
         apr_hash_set(files, id, APR_HASH_KEY_STRING, file);
@@ -581,7 +599,11 @@ static int make_store(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
     tk_ring_wipe(ring);
     retire_counters(store, files, ptemp);
 
-    /* Children of the previous generation keep their own mapping of the old store. */
+    /* Children of the previous generation keep their own mapping of the old store, and
+     * with it the keys of files that changed: wiped for them too (they finish the
+     * connections they hold; a handshake there now gets a full one and no ticket). */
+    if (retained->store)
+        tk_store_wipe(retained->store);
     if (retained->store_pool)
         apr_pool_destroy(retained->store_pool);
     retained->store_pool = store_pool;
@@ -705,11 +727,15 @@ static void watcher_main(tk_watcher *w, apr_pool_t *pconf)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     ap_close_listeners();
+#ifdef __linux__
+    /* Ends at once with a parent killed by SIGKILL, rather than at its next check. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
     apr_pool_create(&p, pconf);
     while (getppid() == parent) {
         apr_sleep(w->interval);
-        apr_pool_clear(p);
         watcher_tick(w, p, parent, &ring, &previous);
+        apr_pool_clear(p); /* wipes what the check read */
     }
     _exit(0); /* no pool cleanup: they belong to the parent */
 }
@@ -804,6 +830,10 @@ static int start_work(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
             memcpy(f->file.in_service, file->digest, TK_DIGEST_LEN);
         f->slot = file->slot;
     }
+    /* The keys are in the store now: no copy of them stays in the configuration, which
+     * the watcher and every child would inherit and keep after the file changes. */
+    for (hi = apr_hash_first(ptemp, files); hi; hi = apr_hash_next(hi))
+        tk_ring_wipe(((tk_key_file *)apr_hash_this_val(hi))->ring);
     if ((w->reload != RELOAD_OFF && w->files->nelts > 0) || w->auto_rotate > 0)
         start_watcher(w, pconf);
     return OK;

@@ -67,7 +67,19 @@ apr_status_t tk_store_create_private(tk_store_t **store, unsigned int nslots, ap
 
 void tk_store_wipe(tk_store_t *store)
 {
-    OPENSSL_cleanse(store->slots, store->nslots * sizeof(tk_slot_t));
+    unsigned int slot;
+
+    /* As a write, so that a reader in another process never takes a half-wiped key. */
+    for (slot = 0; slot < store->nslots; slot++) {
+        tk_slot_t *s = &store->slots[slot];
+        apr_uint32_t begin = (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1) | 1;
+
+        __atomic_store_n(&s->seq, begin, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        OPENSSL_cleanse(&s->ring, sizeof(s->ring));
+        s->ring.nkeys = 0;
+        __atomic_store_n(&s->seq, begin + 1, __ATOMIC_RELEASE);
+    }
 }
 
 unsigned int tk_store_nslots(const tk_store_t *store)

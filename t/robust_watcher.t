@@ -48,8 +48,8 @@ kill 'KILL', $parent;
 my $gone = TkTest::wait_until(2, sub { !grep { -e "/proc/$_" && !zombie($_) } @watchers });
 ok defined $gone, 'after SIGKILL of the parent the watcher ends within 2 s';
 ok !kill(0, $parent) || zombie($parent), '... (the parent is gone)';
-# The serving children end by themselves once they notice; do not leave them running.
-kill 'TERM', @children;
+# The orphaned serving children would keep the port: end them.
+kill 'KILL', @children;
 unlink $srv->{pid_file};
 TkTest::stop_server($srv);
 

@@ -65,6 +65,36 @@ apr_status_t tk_store_create_private(tk_store_t **store, unsigned int nslots, ap
     return APR_SUCCESS;
 }
 
+unsigned int tk_store_nslots(const tk_store_t *store)
+{
+    return store->nslots;
+}
+
+/* A write to slot s: readers that overlap it retry. */
+static apr_uint32_t write_begin(tk_slot_t *s)
+{
+    /* Odd, even when a writer died mid-write and left seq odd. */
+    apr_uint32_t begin = (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1) | 1;
+
+    __atomic_store_n(&s->seq, begin, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* odd seq is seen before any new byte */
+    return begin;
+}
+
+static void write_end(tk_slot_t *s, apr_uint32_t begin)
+{
+    __atomic_store_n(&s->seq, begin + 1, __ATOMIC_RELEASE);
+}
+
+void tk_store_publish(tk_store_t *store, unsigned int slot, const tk_ring_t *ring)
+{
+    tk_slot_t *s = &store->slots[slot];
+    apr_uint32_t begin = write_begin(s);
+
+    s->ring = *ring;
+    write_end(s, begin);
+}
+
 void tk_store_wipe(tk_store_t *store)
 {
     unsigned int slot;
@@ -72,31 +102,12 @@ void tk_store_wipe(tk_store_t *store)
     /* As a write, so that a reader in another process never takes a half-wiped key. */
     for (slot = 0; slot < store->nslots; slot++) {
         tk_slot_t *s = &store->slots[slot];
-        apr_uint32_t begin = (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1) | 1;
+        apr_uint32_t begin = write_begin(s);
 
-        __atomic_store_n(&s->seq, begin, __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_RELEASE);
         OPENSSL_cleanse(&s->ring, sizeof(s->ring));
         s->ring.nkeys = 0;
-        __atomic_store_n(&s->seq, begin + 1, __ATOMIC_RELEASE);
+        write_end(s, begin);
     }
-}
-
-unsigned int tk_store_nslots(const tk_store_t *store)
-{
-    return store->nslots;
-}
-
-void tk_store_publish(tk_store_t *store, unsigned int slot, const tk_ring_t *ring)
-{
-    tk_slot_t *s = &store->slots[slot];
-    /* Odd, even when a writer died mid-write and left seq odd. */
-    apr_uint32_t begin = (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1) | 1;
-
-    __atomic_store_n(&s->seq, begin, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE); /* odd seq is seen before any new byte */
-    s->ring = *ring;
-    __atomic_store_n(&s->seq, begin + 1, __ATOMIC_RELEASE);
 }
 
 void tk_store_count(tk_store_t *store, unsigned int slot, tk_counter_e which)

@@ -351,7 +351,7 @@ static void format_names(void)
 
 static const char *write_temp(const void *data, apr_size_t len, apr_fileperms_t mode)
 {
-    char *path = apr_pstrdup(unit_pool, "/tmp/tk-unit-XXXXXX");
+    char *path = apr_pstrdup(unit_pool, unit_path("keys-XXXXXX"));
     apr_file_t *f;
     apr_size_t n = len;
 
@@ -639,7 +639,7 @@ static void haproxy_serialization_keeps_order_and_layout(void)
 
 static void atomic_write_replaces_the_file_with_mode_0600(void)
 {
-    const char *dir = "/tmp/tk-unit-atomic", *path = "/tmp/tk-unit-atomic/keys";
+    const char *dir = unit_path("atomic"), *path = unit_path("atomic/keys");
     struct stat before, after;
     const char *why;
     apr_dir_t *d;
@@ -1183,7 +1183,7 @@ static void no_error_text_quotes_the_file_property(void)
 
 /* --- files that are not regular --- */
 
-static const char *special_dir = "/tmp/tk-unit-special";
+#define special_dir unit_path("special")
 
 static const char *special_path(const char *name)
 {

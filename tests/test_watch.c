@@ -10,7 +10,7 @@
 #include "keys.h"
 #include "tk_watch.h"
 
-static const char *watched_path = "/tmp/tk-unit-watch.key";
+#define watched_path unit_path("watch.key")
 
 /* Writes a raw file of one 48-byte key made from seed (or bytes as given). */
 static void write_key(unsigned int seed)
@@ -137,8 +137,7 @@ static void a_file_whose_time_comes_is_taken_without_a_change(void)
  * came, so no later change was ever seen.  An alarm fails the run rather than hang it. */
 static void a_fifo_in_place_of_the_file_is_reported_without_blocking(void)
 {
-    /* a path of its own: a run cut short leaves no FIFO where other tests write */
-    const char *fifo_path = "/tmp/tk-unit-watch.fifo";
+    const char *fifo_path = unit_path("watch.fifo");
     tk_watched_file_t w = {0};
     tk_ring_t ring;
     const char *why = NULL;

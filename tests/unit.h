@@ -12,6 +12,10 @@ extern int unit_checks;
 extern apr_pool_t *unit_pool;        /* cleared after each test */
 extern apr_pool_t *unit_pool_global; /* lives as long as the run */
 
+/* A path in this run's own temporary directory (made under $TMPDIR or /tmp, removed at the
+ * end), so that two runs at once, or a run cut short, never meet. */
+const char *unit_path(const char *name);
+
 #define CHECK(cond)                                                                            \
     do {                                                                                       \
         unit_checks++;                                                                         \

@@ -1,55 +1,64 @@
-# Builds the modules with apxs, runs the tests, starts the demo.
+# Builds the modules, the tool and the tests under build/, runs the tests, starts the demo.
 # `make test` and `make demo` first install the Debian packages they need (scripts/).
+# Sources are in src/ (README, "Source layout"); every file the build makes is in build/.
 
 APXS     ?= apxs
 HTTPD    ?= /usr/sbin/apache2
 CC       ?= cc
 WARN      = -Wall -Wextra -Werror
 BUILD     = build
+VERSION   = $(shell sed -n 's/^\#define TK_VERSION "\(.*\)"/\1/p' src/version.h)
 
-TK_CORE   = tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_watch.c
-TK_HDRS   = $(TK_CORE:.c=.h) ssl_hooks.h
-SNI_CORE  = sni_name.c sni_index.c
-SNI_HDRS  = $(SNI_CORE:.c=.h) ssl_hooks.h
+# The cores (APR and OpenSSL only, no httpd) and the httpd glue of each module.
+TK_CORE   = $(addprefix src/,tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_watch.c)
+TK_HDRS   = $(TK_CORE:.c=.h) src/ssl_hooks.h src/version.h
+TT_GLUE   = src/mod_tls_tickets.c
+TT_HDRS   =
+SNI_CORE  = $(addprefix src/,sni_name.c sni_index.c)
+SNI_HDRS  = $(SNI_CORE:.c=.h) src/ssl_hooks.h src/version.h
 # mod_sni_vhost serves mod_ssl's SSLSessionTicketKeyFile with the tk_* core
-SNI_GLUE  = sv_tickets.c
+SV_GLUE   = src/mod_sni_vhost.c src/sv_tickets.c
+SV_HDRS   = src/sv_tickets.h
 
 APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
              $(shell apu-1-config --includes 2>/dev/null)
 APR_LIBS   = $(shell apr-1-config --link-ld 2>/dev/null) $(shell apu-1-config --link-ld 2>/dev/null)
-UNIT_CFLAGS = -g -O1 $(WARN) -I. $(APR_CFLAGS)
+UNIT_CFLAGS = -g -O1 $(WARN) -Isrc $(APR_CFLAGS)
+
+# httpd's own compiler flags, as apxs reports them, for the modules (shared objects
+# that httpd loads; no libtool, so nothing is written beside the sources).
+MOD_CFLAGS = $(subst ;, ,$(shell $(APXS) -q CFLAGS CPPFLAGS EXTRA_CPPFLAGS)) \
+             -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS) -fPIC $(WARN)
+MOD_LINK   = $(CC) $(MOD_CFLAGS) $(MOD_EXTRA) -shared -Wl,-z,relro -Wl,-z,now -o $@ \
+             $(filter %.c,$^) $(MOD_LDFLAGS) -lssl -lcrypto
+LIBEXECDIR ?= $(shell $(APXS) -q LIBEXECDIR)
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 TOOL      = $(BUILD)/tls-ticket-keys
+MODULES   = $(BUILD)/mod_tls_tickets.so $(BUILD)/mod_sni_vhost.so
 
 .PHONY: all deps install test unit-test httpd-test demo bench clean format fuzz test-asan \
         asan-build rotation-load
 
-all: mod_tls_tickets.la mod_sni_vhost.la $(TOOL) $(BUILD)/tls-bench
+all: $(MODULES) $(TOOL) $(BUILD)/tls-bench
 
 deps:
 	@scripts/install-deps.sh
 
-# apxs echoes every libtool command; its log is shown only when the build fails.
-APXS_BUILD = @echo "  APXS    $@"; $(APXS) -c $(addprefix -Wc$(,),$(WARN)) -o $@ $(filter %.c,$^) \
-             $(APXS_LDFLAGS) -lssl -lcrypto \
-             > $(BUILD)/apxs-$@.log 2>&1 || { cat $(BUILD)/apxs-$@.log; exit 1; }
-
-mod_tls_tickets.la: mod_tls_tickets.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
-	$(APXS_BUILD)
+$(BUILD)/mod_tls_tickets.so: $(TT_GLUE) $(TT_HDRS) $(TK_CORE) $(TK_HDRS) | $(BUILD)
+	@echo "  CC      $@"; $(MOD_LINK)
 
 # Its own copy of the tk_* core stays its own (see the map).
-mod_sni_vhost.la: APXS_LDFLAGS = -Wl,--version-script=$(CURDIR)/mod_sni_vhost.map
-mod_sni_vhost.la: mod_sni_vhost.map mod_sni_vhost.c $(SNI_GLUE) $(SNI_GLUE:.c=.h) $(SNI_CORE) $(SNI_HDRS) $(TK_CORE) \
-                  $(TK_HDRS) | $(BUILD)
-	$(APXS_BUILD)
+$(BUILD)/mod_sni_vhost.so: MOD_LDFLAGS = -Wl,--version-script=src/mod_sni_vhost.map
+$(BUILD)/mod_sni_vhost.so: src/mod_sni_vhost.map $(SV_GLUE) $(SV_HDRS) $(SNI_CORE) $(SNI_HDRS) \
+                           $(TK_CORE) $(TK_HDRS) | $(BUILD)
+	@echo "  CC      $@"; $(MOD_LINK)
 
-, := ,
-
+# DESTDIR: a staging root (packages); the modules go where this httpd loads modules from.
 install: all
-	$(APXS) -i -n tls_tickets mod_tls_tickets.la
-	$(APXS) -i -n sni_vhost mod_sni_vhost.la
+	install -D -m 644 $(BUILD)/mod_tls_tickets.so $(DESTDIR)$(LIBEXECDIR)/mod_tls_tickets.so
+	install -D -m 644 $(BUILD)/mod_sni_vhost.so $(DESTDIR)$(LIBEXECDIR)/mod_sni_vhost.so
 	install -D -m 755 $(TOOL) $(DESTDIR)$(BINDIR)/tls-ticket-keys
 
 $(TOOL): tools/tls_ticket_keys.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
@@ -113,11 +122,11 @@ FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_TARGETS  = keyfile sni_name sni_index
 
-$(BUILD)/fuzz-keyfile: tests/fuzz/fuzz_keyfile.c tk_keyfile.c tk_ring.c $(TK_HDRS) | $(BUILD)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -I. $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS) -lssl -lcrypto
+$(BUILD)/fuzz-keyfile: tests/fuzz/fuzz_keyfile.c src/tk_keyfile.c src/tk_ring.c $(TK_HDRS) | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS) -lssl -lcrypto
 
 $(BUILD)/fuzz-sni_%: tests/fuzz/fuzz_sni_%.c $(SNI_CORE) $(SNI_HDRS) | $(BUILD)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -I. $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS)
 
 # Each target runs FUZZ_SECONDS from the committed seeds; any finding fails the run.
 fuzz:
@@ -139,21 +148,26 @@ ASAN_CFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 ASAN_RUNTIME = $(shell $(CC) -print-file-name=libasan.so)
 ASAN_REPORTS = $(CURDIR)/$(ASAN_DIR)/reports
 
-# The modules are built from a copy of the sources, so their objects do not mix with the
-# normal build; httpd is not instrumented, so a wrapper preloads the ASan runtime.
-asan-build: | $(BUILD)
-	rm -rf $(ASAN_DIR)/src && mkdir -p $(ASAN_DIR)/src && cp *.c *.h $(ASAN_DIR)/src/
-	cd $(ASAN_DIR)/src && $(APXS) -c $(addprefix -Wc$(,),$(WARN) $(ASAN_CFLAGS)) \
-	    -o mod_tls_tickets.la mod_tls_tickets.c $(TK_CORE) -lasan -lubsan -lssl -lcrypto \
-	    > ../apxs.log 2>&1 || { cat ../apxs.log; exit 1; }
-	cd $(ASAN_DIR)/src && $(APXS) -c $(addprefix -Wc$(,),$(WARN) $(ASAN_CFLAGS)) \
-	    -o mod_sni_vhost.la mod_sni_vhost.c $(SNI_GLUE) $(SNI_CORE) $(TK_CORE) \
-	    -Wl,--version-script=$(CURDIR)/mod_sni_vhost.map -lasan -lubsan -lssl -lcrypto \
-	    > ../apxs.log 2>&1 || { cat ../apxs.log; exit 1; }
+# The modules are built apart from the normal build; httpd is not instrumented, so a
+# wrapper preloads the ASan runtime.
+$(ASAN_DIR)/mod_tls_tickets.so $(ASAN_DIR)/mod_sni_vhost.so: MOD_EXTRA = $(ASAN_CFLAGS)
+$(ASAN_DIR)/mod_tls_tickets.so $(ASAN_DIR)/mod_sni_vhost.so: MOD_LDFLAGS += -lasan -lubsan
+$(ASAN_DIR)/mod_tls_tickets.so: $(TT_GLUE) $(TT_HDRS) $(TK_CORE) $(TK_HDRS) | $(ASAN_DIR)
+	@echo "  CC      $@"; $(MOD_LINK)
+$(ASAN_DIR)/mod_sni_vhost.so: MOD_LDFLAGS = -Wl,--version-script=src/mod_sni_vhost.map
+$(ASAN_DIR)/mod_sni_vhost.so: src/mod_sni_vhost.map $(SV_GLUE) $(SV_HDRS) $(SNI_CORE) $(SNI_HDRS) \
+                              $(TK_CORE) $(TK_HDRS) | $(ASAN_DIR)
+	@echo "  CC      $@"; $(MOD_LINK)
+$(ASAN_DIR)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_HDRS) $(SNI_CORE) \
+                        $(SNI_HDRS) | $(ASAN_DIR)
+	$(CC) $(UNIT_CFLAGS) $(ASAN_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(APR_LIBS) \
+	    -lssl -lcrypto
+$(ASAN_DIR):
+	mkdir -p $@
+
+asan-build: $(ASAN_DIR)/mod_tls_tickets.so $(ASAN_DIR)/mod_sni_vhost.so $(ASAN_DIR)/unit-tests
 	printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$$@"\n' "$(ASAN_RUNTIME)" "$(HTTPD)" > $(ASAN_DIR)/httpd
 	chmod 755 $(ASAN_DIR)/httpd
-	$(CC) $(UNIT_CFLAGS) $(ASAN_CFLAGS) -o $(ASAN_DIR)/unit-tests $(UNIT_SRC) $(TK_CORE) \
-	    $(SNI_CORE) $(APR_LIBS) -lssl -lcrypto
 
 # Zero reports: the sanitizers write each report to a file in ASAN_REPORTS.
 test-asan: deps
@@ -164,7 +178,7 @@ test-asan: deps
 	    $(ASAN_DIR)/unit-tests
 	ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_REPORTS)/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan \
-	TK_MODULE_DIR=$(CURDIR)/$(ASAN_DIR)/src/.libs \
+	TK_MODULE_DIR=$(CURDIR)/$(ASAN_DIR) \
 	    $(MAKE) httpd-test HTTPD=$(CURDIR)/$(ASAN_DIR)/httpd
 	@if ls $(ASAN_REPORTS) | grep -q . || \
 	    grep -l -E "AddressSanitizer|runtime error:" t/logs/error_log t/tmp/*/error_log; then \
@@ -177,8 +191,8 @@ httpd-test-configure:
 	@$(HTTPD_TEST) -configure > $(BUILD)/configure.log 2>&1 || { cat $(BUILD)/configure.log; exit 1; }
 
 format:
-	clang-format -i *.c *.h tests/*.c tests/*.h tests/fuzz/*.c tools/*.c bench/*.c bench/*.h
+	clang-format -i src/*.c src/*.h tests/*.c tests/*.h tests/fuzz/*.c tools/*.c bench/*.c bench/*.h
 
 clean:
-	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o
+	rm -rf $(BUILD)
 	-[ -x t/TEST ] && t/TEST -clean >/dev/null 2>&1 || true

@@ -17,7 +17,7 @@ TOP = Path(__file__).resolve().parent.parent
 CLIENT = TOP / "build" / "tls-bench"
 HTTPD = os.environ.get("HTTPD", "/usr/sbin/apache2")
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
-MODULE_DIR = Path(os.environ.get("TK_MODULE_DIR", TOP / ".libs"))
+MODULE_DIR = Path(os.environ.get("TK_MODULE_DIR", TOP / "build"))
 TLS_TICKETS_SO = MODULE_DIR / "mod_tls_tickets.so"
 SNI_VHOST_SO = MODULE_DIR / "mod_sni_vhost.so"
 

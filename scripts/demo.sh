@@ -9,8 +9,8 @@ port=${DEMO_PORT:-8443}
 dir=${DEMO_DIR:-$top/build/demo}
 httpd=${HTTPD:-/usr/sbin/apache2}
 modules=$(apxs -q LIBEXECDIR)
-module=${TK_MODULE_DIR:-$top/.libs}/mod_tls_tickets.so
-sni_module=${TK_MODULE_DIR:-$top/.libs}/mod_sni_vhost.so
+module=${TK_MODULE_DIR:-$top/build}/mod_tls_tickets.so
+sni_module=${TK_MODULE_DIR:-$top/build}/mod_sni_vhost.so
 
 for m in "$module" "$sni_module"; do
     [ -f "$m" ] || { echo "demo: $m is missing; run make first" >&2; exit 1; }

@@ -16,6 +16,7 @@
 
 #include "tk_keyfile.h"
 #include "tk_ring.h"
+#include "version.h"
 
 #define DEFAULT_KEEP 3
 
@@ -26,6 +27,7 @@ static const char usage[] =
     "                                   [--not-before +DURATION|TIME] [--to text|raw]\n"
     "       tls-ticket-keys list FILE [--format FORMAT]\n"
     "       tls-ticket-keys check FILE [--format FORMAT]\n"
+    "       tls-ticket-keys --version | --help\n"
     "FORMAT: auto (default), raw, text, nginx or haproxy: the format SSLTicketKeyFile\n"
     "  names for FILE.  rotate keeps it (--to converts to text or raw).\n"
     "DURATION: seconds, or a number followed by s, m, h or d (+90m).\n"
@@ -432,6 +434,10 @@ int main(int argc, const char *const *argv)
     apr_pool_create(&p, NULL);
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(usage, stdout);
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("tls-ticket-keys %s\n", TK_VERSION);
         return 0;
     }
     if (argc < 3) {

@@ -112,7 +112,7 @@ END {
 # A path under t/ (served_path('htdocs', 'own')) for something the servers' children read.
 sub served_path { join '/', served_root(), @_ }
 
-sub module_path { $ENV{TK_MODULE_DIR} ? "$ENV{TK_MODULE_DIR}/$_[0]" : "$TOP_DIR/.libs/$_[0]" }
+sub module_path { $ENV{TK_MODULE_DIR} ? "$ENV{TK_MODULE_DIR}/$_[0]" : "$TOP_DIR/build/$_[0]" }
 
 sub httpd { $ENV{HTTPD} || '/usr/sbin/apache2' }
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Builds the modules, the tool and the tests under build/, runs the tests, starts the demo.
 # `make test` and `make demo` first install the Debian packages they need (scripts/).
 # Sources are in src/ (README, "Source layout"); every file the build makes is in build/.
@@ -12,8 +13,8 @@ VERSION   = $(shell sed -n 's/^\#define TK_VERSION "\(.*\)"/\1/p' src/version.h)
 # The cores (APR and OpenSSL only, no httpd) and the httpd glue of each module.
 TK_CORE   = $(addprefix src/,tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_watch.c)
 TK_HDRS   = $(TK_CORE:.c=.h) src/ssl_hooks.h src/version.h
-TT_GLUE   = src/mod_tls_tickets.c
-TT_HDRS   =
+TT_GLUE   = $(addprefix src/,mod_tls_tickets.c tt_config.c tt_keys.c tt_watcher.c tt_status.c)
+TT_HDRS   = src/tt_private.h
 SNI_CORE  = $(addprefix src/,sni_name.c sni_index.c)
 SNI_HDRS  = $(SNI_CORE:.c=.h) src/ssl_hooks.h src/version.h
 # mod_sni_vhost serves mod_ssl's SSLSessionTicketKeyFile with the tk_* core

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_sni_vhost: the TLS server name (SNI) chooses the vhost, through an index built once
  * per address, in OpenSSL's ClientHello callback; names that no vhost serves, and

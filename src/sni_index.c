@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The name index: two open-addressing hash tables (exact names; wildcard domains, i.e.
  * "*.example.com" stored as "example.com") and a list of globs, built once, read-only after.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The name index of one address: which target (a vhost, to the caller) a TLS server name
  * selects.  APR only; no httpd.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TLS server names: normalisation (RFC 6066 section 3), configured patterns, the
  * server_name extension, and names made safe for logs.

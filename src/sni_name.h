@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TLS server names (SNI): the host name out of a ClientHello's server_name extension,
  * names compared as RFC 6066 asks, configured name patterns, and received names made

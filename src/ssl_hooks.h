@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_ssl's public optional hooks that these modules join.  Debian's apache2-dev does
  * not install mod_ssl_openssl.h, which declares them, so they are declared here with

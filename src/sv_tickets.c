@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_sni_vhost serving mod_ssl's SSLSessionTicketKeyFile (see sv_tickets.h): where mod_ssl
  * keeps the directive is private, so it is read from the parsed configuration; the keys

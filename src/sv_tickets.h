@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_ssl's SSLSessionTicketKeyFile under mod_sni_vhost, when mod_tls_tickets is not
  * loaded (it owns tickets when it is).  mod_ssl's ticket-key callback takes the key of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key files: the formats SSLTicketKeyFile reads, their parser and writer.
  * APR and OpenSSL only; no httpd.

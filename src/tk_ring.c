@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "tk_ring.h"
 
 #include <string.h>
@@ -87,6 +88,16 @@ apr_status_t tk_ring_generate(tk_ring_t *ring, unsigned int n, tk_key_size_e siz
 static unsigned int key_count(const tk_ring_t *ring)
 {
     return ring->nkeys < TK_RING_MAX_KEYS ? ring->nkeys : TK_RING_MAX_KEYS;
+}
+
+unsigned int tk_ring_size(const tk_ring_t *ring)
+{
+    return key_count(ring);
+}
+
+const tk_key_t *tk_ring_key(const tk_ring_t *ring, unsigned int i)
+{
+    return i < key_count(ring) ? &ring->keys[i] : NULL;
 }
 
 int tk_ring_sealing_index(const tk_ring_t *ring, apr_time_t now)

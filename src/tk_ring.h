@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Ticket keys and the key ring: the set of keys one vhost seals and opens
  * session tickets with.  APR and OpenSSL only; no httpd.
@@ -63,6 +64,11 @@ apr_interval_time_t tk_key_sealing_age(const tk_key_t *key, apr_time_t now);
 /* Sets each key's since: that of the key of the same name in previous (a ring in
  * service until now; may be NULL), or now for a key new to service. */
 void tk_ring_carry_since(tk_ring_t *ring, const tk_ring_t *previous, apr_time_t now);
+
+/* How many keys ring holds, and its key i (NULL past the end): what callers outside the core
+ * read of a ring, rather than its fields. */
+unsigned int tk_ring_size(const tk_ring_t *ring);
+const tk_key_t *tk_ring_key(const tk_ring_t *ring, unsigned int i);
 
 /* An empty ring from pool p; its keys are wiped (OPENSSL_cleanse) when p goes. */
 tk_ring_t *tk_ring_create(apr_pool_t *p);

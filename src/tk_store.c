@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "tk_store.h"
 
 #include <string.h>
@@ -139,6 +140,35 @@ void tk_store_add_counters(tk_store_t *store, unsigned int slot, const tk_counte
         __atomic_fetch_add(&store->counters[slot].n[i], in->n[i], __ATOMIC_RELAXED);
     if (in->last_reload > last)
         __atomic_store_n(&store->counters[slot].last_reload, in->last_reload, __ATOMIC_RELAXED);
+}
+
+void tk_store_put_in_service(tk_store_t *store, unsigned int slot, tk_ring_t *ring,
+                             const tk_store_t *from, unsigned int from_slot, tk_service_e how,
+                             apr_time_t now)
+{
+    tk_ring_t previous;
+    tk_counters_t carried;
+    int known = from && tk_store_read(from, from_slot, &previous) == APR_SUCCESS;
+
+    tk_ring_carry_since(ring, known ? &previous : NULL, now);
+    tk_ring_wipe(&previous);
+    if (from && from != store) {
+        tk_store_counters(from, from_slot, &carried);
+        tk_store_add_counters(store, slot, &carried);
+    }
+    tk_store_publish(store, slot, ring);
+    if (how == TK_SERVICE_RELOAD)
+        tk_store_note_reload(store, slot, now);
+    else if (how == TK_SERVICE_KEPT)
+        tk_store_count(store, slot, TK_COUNT_RELOAD_ERRORS);
+}
+
+void tk_store_retire(tk_store_t *store, const tk_store_t *from, unsigned int from_slot)
+{
+    tk_counters_t counters;
+
+    tk_store_counters(from, from_slot, &counters);
+    tk_store_add_counters(store, store->nslots, &counters);
 }
 
 /* Runs body on slot's ring until it ran without a write overlapping it; body's result is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The key store: every key ring in service, in one anonymous shared-memory segment made
  * by the parent before it forks, so that a ring published later (by the key-file
@@ -70,6 +71,28 @@ void tk_store_counters(const tk_store_t *store, unsigned int slot, tk_counters_t
  * restart, into the slot of the same key file or, for a file no longer configured, into
  * the retired record, so that totals never go down. */
 void tk_store_add_counters(tk_store_t *store, unsigned int slot, const tk_counters_t *in);
+
+/* How a ring goes into service, for the counters. */
+typedef enum {
+    TK_SERVICE_START,  /* no reload counted: a first start, automatic keys over a restart */
+    TK_SERVICE_RELOAD, /* new keys: a changed file, a rotation, a restart; a reload counted */
+    TK_SERVICE_KEPT /* the keys of a file refused at a restart, kept: a reload error counted */
+} tk_service_e;
+
+/* The one way keys go into service, at a restart and live.  Publishes ring in slot of
+ * store, after setting each key's `since` from the ring in service until now (slot
+ * from_slot of store `from`: the store of the previous generation at a restart, this very
+ * store for a live change; from NULL: keys new to service).  When from is another store,
+ * the counters of from_slot come over too, so that a restart loses no count.  Then counts
+ * as `how` says, at time now.  ring is left as published. */
+void tk_store_put_in_service(tk_store_t *store, unsigned int slot, tk_ring_t *ring,
+                             const tk_store_t *from, unsigned int from_slot, tk_service_e how,
+                             apr_time_t now);
+
+/* Adds the counters of slot from_slot of store `from` (a key file no longer configured, or
+ * from's own retired record, from_slot == tk_store_nslots(from)) to the retired record of
+ * store, so that totals never go down over a restart. */
+void tk_store_retire(tk_store_t *store, const tk_store_t *from, unsigned int from_slot);
 
 /* Hot path: copies the key of slot that seals at time now into *key.  Returns 1, or 0
  * when there is none (or no consistent read could be made). */

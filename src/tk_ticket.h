@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Sealing and opening session tickets with the keys of a store slot: the body of an
  * OpenSSL ticket-key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb) once the caller

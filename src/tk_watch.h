@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Watching a key file: what changed since the last look, decided by content (SHA-256),
  * not by modification time, so two writes within one second are both seen.

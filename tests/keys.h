@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Deterministic test keys shared by the unit tests. */
 #ifndef TEST_KEYS_H
 #define TEST_KEYS_H

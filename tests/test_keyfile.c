@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key-file parser: every format, and the errors an operator sees. */
 #include "unit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key ring: lookup, sealing choice, random keys, automatic rotation, wiping. */
 #include "unit.h"
 
@@ -115,6 +116,25 @@ static void automatic_keys_rotate_and_the_previous_opens_one_more_period(void)
     CHECK(tk_ring_find(&ring, second, t0 + 2 * period, &sealing) != NULL && !sealing);
 }
 
+static void carried_since_follows_the_key_name(void)
+{
+    tk_key_t keys[3] = {make_key(1, TK_KEY_48), make_key(2, TK_KEY_80), make_key(3, TK_KEY_48)};
+    apr_time_t now = apr_time_from_sec(900);
+    tk_ring_t previous, ring;
+
+    keys[0].since = apr_time_from_sec(100);
+    keys[1].since = TK_TIME_NONE; /* never in service: no time to carry */
+    ring_of(&previous, keys, 2);
+    keys[0].since = keys[1].since = keys[2].since = 0;
+    ring_of(&ring, keys + 1, 2); /* 2 and 3 */
+    tk_ring_add(&ring, &keys[0]);
+    tk_ring_carry_since(&ring, &previous, now);
+    CHECK(ring.keys[0].since == now && ring.keys[1].since == now);
+    CHECK(ring.keys[2].since == apr_time_from_sec(100));
+    tk_ring_carry_since(&ring, NULL, now + 1);
+    CHECK(ring.keys[2].since == now + 1);
+}
+
 void ring_tests(void)
 {
     RUN(ring_finds_keys_by_name);
@@ -123,4 +143,5 @@ void ring_tests(void)
     RUN(fingerprint_is_sha256_of_the_name);
     RUN(ring_is_wiped_when_its_pool_goes);
     RUN(automatic_keys_rotate_and_the_previous_opens_one_more_period);
+    RUN(carried_since_follows_the_key_name);
 }

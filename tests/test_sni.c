@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TLS server names as RFC 6066 asks, configured patterns, and the name index. */
 #include "unit.h"
 

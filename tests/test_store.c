@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shared store: what one process publishes, another reads, never half of it. */
 #include "unit.h"
 
@@ -122,9 +123,140 @@ static void readers_never_see_a_half_written_ring(void)
     printf("# %d reads, %d changes seen, %d torn\n", reads, distinct_seen, torn);
 }
 
+/* The ring {keys[a], keys[b]} with each key's since as given. */
+static void ring_since(tk_ring_t *ring, const tk_key_t *k1, apr_time_t s1, const tk_key_t *k2,
+                       apr_time_t s2)
+{
+    tk_key_t pair[2] = {*k1, *k2};
+
+    pair[0].since = s1;
+    pair[1].since = s2;
+    ring_of(ring, pair, 2);
+}
+
+static void a_restart_carries_since_and_counters_into_the_new_store(void)
+{
+    tk_key_t a = make_key(1, TK_KEY_80), b = make_key(2, TK_KEY_80), c = make_key(3, TK_KEY_80);
+    apr_time_t t0 = apr_time_from_sec(1000), now = apr_time_from_sec(5000);
+    tk_store_t *old, *store;
+    tk_ring_t ring, back;
+    tk_counters_t n;
+
+    CHECK(tk_store_create(&old, 2, unit_pool) == APR_SUCCESS);
+    CHECK(tk_store_create(&store, 3, unit_pool) == APR_SUCCESS);
+    ring_since(&ring, &a, t0, &b, t0 + 10);
+    tk_store_put_in_service(old, 1, &ring, NULL, 0, TK_SERVICE_START, t0);
+    tk_store_counters(old, 1, &n);
+    CHECK(n.n[TK_COUNT_RELOADS] == 0 && n.last_reload == 0);
+    /* a first start: every key is new to service */
+    CHECK(tk_store_read(old, 1, &back) == APR_SUCCESS && back.keys[0].since == t0 &&
+          back.keys[1].since == t0);
+    tk_store_count(old, 1, TK_COUNT_SEALED);
+    tk_store_count(old, 1, TK_COUNT_SEALED);
+    tk_store_note_reload(old, 1, t0 + 20);
+
+    /* the file now holds b and c, in another slot of the next generation */
+    ring_since(&ring, &b, 0, &c, 0);
+    tk_store_put_in_service(store, 2, &ring, old, 1, TK_SERVICE_RELOAD, now);
+    CHECK(tk_store_read(store, 2, &back) == APR_SUCCESS && back.nkeys == 2);
+    CHECK(back.keys[0].since == t0); /* b kept the time it first went into service */
+    CHECK(back.keys[1].since == now);
+    tk_store_counters(store, 2, &n);
+    CHECK(n.n[TK_COUNT_SEALED] == 2 && n.n[TK_COUNT_RELOADS] == 2 && n.last_reload == now);
+    /* the old store is not changed by it */
+    tk_store_counters(old, 1, &n);
+    CHECK(n.n[TK_COUNT_SEALED] == 2 && n.n[TK_COUNT_RELOADS] == 1);
+}
+
+static void a_live_change_carries_since_but_counts_once(void)
+{
+    tk_key_t a = make_key(1, TK_KEY_48), b = make_key(2, TK_KEY_48), c = make_key(3, TK_KEY_48);
+    apr_time_t t0 = apr_time_from_sec(1000), now = apr_time_from_sec(2000);
+    tk_store_t *store;
+    tk_ring_t ring, back;
+    tk_counters_t n;
+
+    CHECK(tk_store_create(&store, 1, unit_pool) == APR_SUCCESS);
+    ring_since(&ring, &a, 0, &b, 0);
+    tk_store_put_in_service(store, 0, &ring, NULL, 0, TK_SERVICE_START, t0);
+    tk_store_count(store, 0, TK_COUNT_RESUMED);
+    ring_since(&ring, &c, 0, &a, 0);
+    tk_store_put_in_service(store, 0, &ring, store, 0, TK_SERVICE_RELOAD, now);
+    CHECK(tk_store_read(store, 0, &back) == APR_SUCCESS && back.keys[0].since == now &&
+          back.keys[1].since == t0);
+    tk_store_counters(store, 0, &n);
+    /* from the same store: its counters are not added to themselves */
+    CHECK(n.n[TK_COUNT_RESUMED] == 1 && n.n[TK_COUNT_RELOADS] == 1 && n.last_reload == now);
+}
+
+static void keys_kept_at_a_restart_count_a_reload_error(void)
+{
+    tk_key_t a = make_key(1, TK_KEY_48);
+    tk_store_t *old, *store;
+    tk_ring_t ring;
+    tk_counters_t n;
+
+    CHECK(tk_store_create(&old, 1, unit_pool) == APR_SUCCESS);
+    CHECK(tk_store_create(&store, 1, unit_pool) == APR_SUCCESS);
+    ring_of(&ring, &a, 1);
+    tk_store_put_in_service(old, 0, &ring, NULL, 0, TK_SERVICE_START, apr_time_from_sec(1));
+    tk_store_put_in_service(store, 0, &ring, old, 0, TK_SERVICE_KEPT, apr_time_from_sec(2));
+    tk_store_counters(store, 0, &n);
+    CHECK(n.n[TK_COUNT_RELOAD_ERRORS] == 1 && n.n[TK_COUNT_RELOADS] == 0 && n.last_reload == 0);
+}
+
+static void counters_of_files_gone_are_retired_and_totals_never_go_down(void)
+{
+    tk_store_t *first, *second, *third;
+    tk_counters_t n;
+
+    CHECK(tk_store_create(&first, 2, unit_pool) == APR_SUCCESS);
+    CHECK(tk_store_create(&second, 1, unit_pool) == APR_SUCCESS);
+    CHECK(tk_store_create(&third, 1, unit_pool) == APR_SUCCESS);
+    tk_store_count(first, 1, TK_COUNT_SEALED);
+    tk_store_count(first, 1, TK_COUNT_UNKNOWN_KEY);
+    tk_store_note_reload(first, 1, apr_time_from_sec(7));
+    /* slot 1's file is gone from the next configuration */
+    tk_store_retire(second, first, 1);
+    tk_store_retire(second, first, tk_store_nslots(first));
+    tk_store_counters(second, tk_store_nslots(second), &n);
+    CHECK(n.n[TK_COUNT_SEALED] == 1 && n.n[TK_COUNT_UNKNOWN_KEY] == 1 &&
+          n.n[TK_COUNT_RELOADS] == 1 && n.last_reload == apr_time_from_sec(7));
+    /* and the retired record goes on into the generation after */
+    tk_store_count(second, 0, TK_COUNT_SEALED);
+    tk_store_retire(third, second, tk_store_nslots(second));
+    tk_store_counters(third, tk_store_nslots(third), &n);
+    CHECK(n.n[TK_COUNT_SEALED] == 1 && n.last_reload == apr_time_from_sec(7));
+}
+
+/* add_counters keeps the latest reload time, whichever side holds it */
+static void added_counters_keep_the_latest_reload(void)
+{
+    tk_counters_t in = {{0}, 0}, n;
+    tk_store_t *store;
+
+    CHECK(tk_store_create(&store, 1, unit_pool) == APR_SUCCESS);
+    tk_store_note_reload(store, 0, apr_time_from_sec(50));
+    in.n[TK_COUNT_SEALED] = 3;
+    in.last_reload = apr_time_from_sec(20);
+    tk_store_add_counters(store, 0, &in);
+    tk_store_counters(store, 0, &n);
+    CHECK(n.n[TK_COUNT_SEALED] == 3 && n.n[TK_COUNT_RELOADS] == 1 &&
+          n.last_reload == apr_time_from_sec(50));
+    in.last_reload = apr_time_from_sec(90);
+    tk_store_add_counters(store, 0, &in);
+    tk_store_counters(store, 0, &n);
+    CHECK(n.n[TK_COUNT_SEALED] == 6 && n.last_reload == apr_time_from_sec(90));
+}
+
 void store_tests(void)
 {
     RUN(published_rings_are_read_back);
     RUN(a_private_store_serves_keys_and_wipes_them_with_its_pool);
     RUN(readers_never_see_a_half_written_ring);
+    RUN(a_restart_carries_since_and_counters_into_the_new_store);
+    RUN(a_live_change_carries_since_but_counts_once);
+    RUN(keys_kept_at_a_restart_count_a_reload_error);
+    RUN(counters_of_files_gone_are_retired_and_totals_never_go_down);
+    RUN(added_counters_keep_the_latest_reload);
 }

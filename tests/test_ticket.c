@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tickets sealed and opened through real in-memory TLS handshakes, with keys in a store. */
 #include "unit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Watching a key file: changes by content, refusals reported once, vanished files. */
 #include "unit.h"
 

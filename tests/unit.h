@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A minimal test harness: CHECK records a failure and goes on; a test is a function. */
 #ifndef UNIT_H
 #define UNIT_H

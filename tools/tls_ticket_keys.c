@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tls-ticket-keys: make, rotate, list and check the key files of SSLTicketKeyFile.
  * It reads and writes keys with the module's own parser (tk_keyfile), so what it
@@ -144,12 +145,13 @@ static int reads_as_planned(apr_pool_t *p, const unsigned char *data, apr_size_t
 
     if (tk_keyfile_parse(p, data, len, plan->reread, apr_time_now(), got, why) != APR_SUCCESS)
         return 0;
-    if (got->nkeys != plan->keys.nkeys) {
-        *why = apr_psprintf(p, "it holds %u key(s), not %u", got->nkeys, plan->keys.nkeys);
+    if (tk_ring_size(got) != tk_ring_size(&plan->keys)) {
+        *why = apr_psprintf(p, "it holds %u key(s), not %u", tk_ring_size(got),
+                            tk_ring_size(&plan->keys));
         return 0;
     }
-    for (i = 0; i < got->nkeys; i++) {
-        if (!same_key(&got->keys[i], &plan->keys.keys[i])) {
+    for (i = 0; i < tk_ring_size(got); i++) {
+        if (!same_key(tk_ring_key(got, i), tk_ring_key(&plan->keys, i))) {
             *why = apr_psprintf(p, "key %u is not the key written there", i + 1);
             return 0;
         }
@@ -157,8 +159,9 @@ static int reads_as_planned(apr_pool_t *p, const unsigned char *data, apr_size_t
     sealing = tk_ring_sealing_index(got, plan->at ? plan->at : apr_time_now());
     if (sealing != (int)plan->sealing) {
         *why = apr_psprintf(p, "key %s would seal, not key %s",
-                            sealing < 0 ? "none" : got->keys[sealing].fingerprint,
-                            got->keys[plan->sealing].fingerprint);
+                            sealing < 0 ? "none"
+                                        : tk_ring_key(got, (unsigned int)sealing)->fingerprint,
+                            tk_ring_key(got, plan->sealing)->fingerprint);
         return 0;
     }
     return 1;
@@ -204,9 +207,9 @@ static void print_keys(const tk_ring_t *ring)
 
     printf("%-3s %-11s %-8s %-21s %-21s %s\n", "#", "fingerprint", "cipher", "not-before",
            "not-after", "now");
-    for (i = 0; i < ring->nkeys; i++) {
+    for (i = 0; i < tk_ring_size(ring); i++) {
         tk_key_describe(ring, i, now, &text);
-        printf("%-3u %-11s %-8s %-21s %-21s %s\n", i + 1, ring->keys[i].fingerprint,
+        printf("%-3u %-11s %-8s %-21s %-21s %s\n", i + 1, tk_ring_key(ring, i)->fingerprint,
                text.cipher, text.not_before, text.not_after, text.state);
     }
 }
@@ -252,14 +255,14 @@ static tk_format_e settled_format(const unsigned char *data, apr_size_t len,
     unsigned int i;
 
     if (tk_format_detect(data, len) == TK_FORMAT_RAW) {
-        if (ring->nkeys > 1)
+        if (tk_ring_size(ring) > 1)
             return TK_FORMAT_RAW;
         *why = "one binary key may be in mod_ssl's layout (raw) or in nginx's, which differ; "
                "give the format SSLTicketKeyFile reads it with: --format raw or --format nginx";
         return TK_FORMAT_AUTO;
     }
-    for (i = 0; i < ring->nkeys; i++) {
-        if (ring->keys[i].not_before || ring->keys[i].not_after)
+    for (i = 0; i < tk_ring_size(ring); i++) {
+        if (tk_ring_key(ring, i)->not_before || tk_ring_key(ring, i)->not_after)
             return TK_FORMAT_TEXT;
     }
     *why = "base64 keys without validity windows may be a text file (the first key seals) or "
@@ -314,7 +317,7 @@ static int cmd_rotate(apr_pool_t *p, const options *o)
     plan_t plan;
     tk_key_t fresh;
     const char *why;
-    unsigned int i, first_kept;
+    unsigned int i, n, first_kept;
     int rc;
 
     if (o->not_before && parse_when(o->not_before, now, &from) != APR_SUCCESS)
@@ -350,20 +353,21 @@ static int cmd_rotate(apr_pool_t *p, const options *o)
         /* HAProxy's order: old keys, the sealing (penultimate) key, the next key.  The new
          * key goes last; the former last, known to every server since the previous
          * rotation, becomes the penultimate and seals; the oldest go. */
-        first_kept = ring.nkeys > o->keep - 1 ? ring.nkeys - (o->keep - 1) : 0;
-        for (i = first_kept; i < ring.nkeys; i++)
-            plan.keys.keys[plan.keys.nkeys++] = ring.keys[i];
-        plan.keys.keys[plan.keys.nkeys++] = fresh;
-        plan.sealing = plan.keys.nkeys - 2;
+        n = tk_ring_size(&ring);
+        first_kept = n > o->keep - 1 ? n - (o->keep - 1) : 0;
+        for (i = first_kept; i < n; i++)
+            tk_ring_add(&plan.keys, tk_ring_key(&ring, i));
+        tk_ring_add(&plan.keys, &fresh);
+        plan.sealing = tk_ring_size(&plan.keys) - 2;
     } else {
         /* The new key first, then the newest old ones.  In a text file the new key says
          * from when it seals: it then wins over older keys whatever their windows; in raw
          * and nginx files the first key seals. */
         if (plan.format == TK_FORMAT_TEXT)
             fresh.not_before = from;
-        plan.keys.keys[plan.keys.nkeys++] = fresh;
-        for (i = 0; i < ring.nkeys && plan.keys.nkeys < o->keep; i++)
-            plan.keys.keys[plan.keys.nkeys++] = ring.keys[i];
+        tk_ring_add(&plan.keys, &fresh);
+        for (i = 0; i < tk_ring_size(&ring) && tk_ring_size(&plan.keys) < o->keep; i++)
+            tk_ring_add(&plan.keys, tk_ring_key(&ring, i));
         plan.sealing = 0;
         plan.at = from > now ? from : TK_TIME_NONE;
     }
@@ -391,7 +395,7 @@ static int cmd_list(apr_pool_t *p, const options *o)
 
     if (!read_keys(p, o->file, o->format, &ring, &fmt))
         return 1;
-    printf("%s: %s format, %u key(s)\n", o->file, tk_format_name(fmt), ring.nkeys);
+    printf("%s: %s format, %u key(s)\n", o->file, tk_format_name(fmt), tk_ring_size(&ring));
     print_keys(&ring);
     tk_ring_wipe(&ring);
     return 0;
@@ -404,7 +408,7 @@ static int cmd_check(apr_pool_t *p, const options *o)
 
     if (!read_keys(p, o->file, o->format, &ring, &fmt))
         return 1;
-    printf("%s: ok: %u key(s), %s format, sealing with key %s\n", o->file, ring.nkeys,
+    printf("%s: ok: %u key(s), %s format, sealing with key %s\n", o->file, tk_ring_size(&ring),
            tk_format_name(fmt), tk_ring_sealing_key(&ring, apr_time_now())->fingerprint);
     tk_ring_wipe(&ring);
     return 0;

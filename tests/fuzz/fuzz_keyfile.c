@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the key-file parser, every format.  The first input byte picks the
  * format, the rest is the file.  Beyond crashes and sanitizer reports, it checks what a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the name index against a naive reference.  The input is up to 16
  * configured names, one a line, then a NUL and a server name.  The index is built from the

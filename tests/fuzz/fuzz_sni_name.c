@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: what a client sends as its server name.  The input is the data of a
  * server_name extension and, as well, a name on its own: the extension parser, the

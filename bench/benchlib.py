@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Servers, key material, /proc readings and the load client, for bench/run.py.
 
 Every server runs in the foreground as a child of the harness, on a loopback port

@@ -1,4 +1,5 @@
 #!/usr/bin/env perl
+# SPDX-License-Identifier: Apache-2.0
 # Rotation under load (`make rotation-load`): clients keep resuming their sessions in TLS
 # 1.2 and 1.3 while the key file of a live server is rotated ROTATIONS times with
 # tls-ticket-keys; reports handshakes, failures, the share resumed, and how long each

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """make bench: TLS handshake benchmarks of httpd + mod_tls_tickets beside mod_ssl and
 nginx, side by side in one run (issue 5).  BENCHMARKS.md explains every number.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tls-bench: the connection cycles a worker thread runs, and the phases of a run. */
 #ifndef TB_RUN_H
 #define TB_RUN_H

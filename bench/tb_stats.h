@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tls-bench: what a worker counts, merged over workers and printed as one JSON line. */
 #ifndef TB_STATS_H
 #define TB_STATS_H

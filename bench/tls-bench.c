@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tls-bench: a TLS handshake load client for side-by-side server comparisons.
  *

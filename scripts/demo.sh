@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `make demo`: httpd with mod_tls_tickets and mod_sni_vhost on https://localhost:$DEMO_PORT
 # (8443), two name-based SSL vhosts (alpha.localhost, beta.localhost) on certificates of a
 # demo CA, one shared ticket-key file.  Runs in the foreground until Ctrl-C, then stops httpd.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages the build, the tests and the demo need,
 # only when one is missing, so a second run costs nothing.
 set -eu

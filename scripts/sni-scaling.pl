@@ -1,4 +1,5 @@
 #!/usr/bin/env perl
+# SPDX-License-Identifier: Apache-2.0
 # How the cost of a resumed TLS handshake grows with the number of vhosts: an httpd with
 # COUNT name-based SSL vhosts on one address (default 5,000), resumed handshakes (no HTTP
 # request) to the first vhost and to the last, with mod_sni_vhost and with mod_ssl alone,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Vhosts without a key file get automatic keys: they survive a graceful restart, rotate
 # every SSLTicketKeyAutoRotate seconds, and the previous key opens for one more period.
 use strict;

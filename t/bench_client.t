@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The benchmark client (build/tls-bench) counts right: against an httpd with
 # mod_tls_tickets it reports every handshake resumed in resume mode and none in full
 # mode, reads the TLS 1.3 tickets sent after the handshake, keeps a session per SNI name,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Other real clients resume too: openssl s_client (the ticket in its saved session carries
 # the sealing key's name and HMAC) and gnutls-cli --resume.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A key file that is missing, unreadable or malformed fails `httpd -t` and startup, with
 # a message naming the file and what is wrong; an exposed key file gets a warning.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Counters in server-status and log variables: a scripted sequence of full handshakes,
 # resumptions, rotations, an unknown key and a bad key file moves each counter by exactly
 # the expected amount; ?auto parses; counters survive a graceful restart; the log

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A ticket of one vhost never resumes on another, even when both have the same keys:
 # mod_ssl gives each vhost its own session-id context, which OpenSSL checks after opening
 # a ticket.  openssl s_client, whose -trace shows that the ticket was really offered.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # `make demo` (scripts/demo.sh) as a user runs it: it serves https://localhost:PORT with
 # alpha.localhost and beta.localhost on its own CA, shows a resumed session, and a Ctrl-C
 # (SIGINT to its process group, as a terminal sends it) leaves nothing running.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every key-file format, read by a real httpd: the ticket is sealed with the key the
 # format says seals, with the HMAC bytes where that format puts them, and it resumes.
 use strict;

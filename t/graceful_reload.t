@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # SSLTicketKeyReload graceful: a changed key file makes httpd restart gracefully (same
 # parent, new children) and the new key seals; a bad file does not restart anything.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Key-file churn: with live reload at a 1-second interval, 100 successive bad key files
 # (random bytes, truncated keys, empty, base64 garbage, wrong sizes), each seen by the
 # watcher, while clients keep resuming: no crash, no failed handshake, every good

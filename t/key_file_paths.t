@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What may stand at a key file's path.  A FIFO used to hang `httpd -t`, startup, the
 # watcher and `tls-ticket-keys check` (the file was opened before its type was checked);
 # a FIFO, a directory and a device now fail at once with what they are.  A symbolic link to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every layout of key files works, each on its own httpd: keys only on a non-default vhost
 # (mod_ssl ignores such a file), keys only on the default vhost (mod_ssl then fails the
 # other SNI vhosts with internal_error), and no key file at all (random keys).

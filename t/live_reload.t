@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Live reload on the main test server (SSLTicketKeyReload live, SSLTicketKeyCheckInterval 1),
 # vhost rotate.tk.test: a changed key file is in service in every child within two
 # intervals with no restart; bad, empty, half-written and vanished files leave the keys in

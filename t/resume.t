@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A session resumes from its ticket on every vhost, and the ticket is sealed with the
 # key file's sealing key: its key name is the key's and its HMAC verifies with the key's
 # HMAC bytes.  Net::SSLeay client, TLS 1.2 and 1.3.

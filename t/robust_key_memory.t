@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Forward secrecy: a key that left its key file is gone from the memory of every process
 # of the server.  Two key files (raw with 48-byte keys, text with 80-byte keys), each with
 # K1 sealing and K2 that children have used to open tickets (K2 sealed them first); then

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The key-file watcher and the key file's owner:
 #   - a parent killed with SIGKILL leaves no watcher behind: it ends at once (it used to
 #     go on until its next check, up to SSLTicketKeyCheckInterval later);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Rotation through graceful restarts, on a server with `SSLTicketKeyReload off`:
 # - off: a changed key file is ignored until a restart;
 # - new key first, old key second: an old ticket resumes and comes back renewed under the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The client-certificate settings of the vhost the server name selects apply, although
 # the connection starts on the default vhost, which asks for none: client.sni.test
 # requires a certificate from Apache::Test's CA (SSLVerifyClient require), asks for it in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The directives: a bad name or policy fails `httpd -t` with the file, the line and what
 # is wrong; SNIVhost belongs in a <VirtualHost>; a name that two vhosts of an address
 # claim stays with the first, for TLS and HTTP, with a warning; SNIVhost in a vhost without

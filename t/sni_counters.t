@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mod_sni_vhost's counters in server-status and its log variables: a scripted sequence of
 # handshakes (exact, wildcard and glob names, unknown names, none) moves each counter by
 # exactly the expected amount, under both policies; ?auto parses; the counters survive a

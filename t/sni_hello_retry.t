@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # After a HelloRetryRequest the client sends a second ClientHello, and OpenSSL runs the
 # ClientHello callback of the context already switched to: the first choice stands, and
 # the vhost, its certificate and resumption are as without the retry.  The default vhost

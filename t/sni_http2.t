@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # HTTP/2: mod_sni_vhost's choices hold for requests that arrive as HTTP/2 streams.  Each
 # stream is a connection of its own below the TLS connection (c->master), so the Host
 # routing and the log variables must find the choice made at the handshake there.  The

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mod_sni_vhost works without mod_tls_tickets (OpenSSL's own ticket keys) as with it, and
 # loaded before mod_ssl as after it: certificates per name, refusal, resumption on a
 # non-default vhost and never across vhosts, in TLS 1.2 and 1.3.  The vhosts' ServerName

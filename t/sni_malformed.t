@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Malformed ClientHellos, built byte by byte, against a server with both modules and
 # `SNIVhostUnknown reject`: odd server_name extensions (empty name, 305-byte name, NUL
 # inside, non-ASCII, two names, two extensions, inner lengths that lie), truncated records

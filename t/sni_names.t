@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The TLS server name selects the vhost whose certificate the client gets, compared as
 # RFC 6066 asks: exact names (ServerName, ServerAlias, SNIVhost), then "*.domain" for exactly
 # one label, then ServerAlias globs; capitals and one trailing dot do not matter; an unknown

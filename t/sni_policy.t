@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # SNIVhostUnknown and SNIVhostMissing: with "reject", a ClientHello whose server name no
 # vhost of the address serves (an IP address and a malformed name are unknown names), or
 # that has none, gets a fatal unrecognized_name(112) alert before any certificate; the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A vhost's protocol range applies once the server name has selected it, although OpenSSL
 # picks the version right after the ClientHello callback, on the connection that started
 # on the default vhost.  The module always applies the selected vhost's own range, where

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The index is built again at every (graceful) restart, from the new configuration: a name
 # added by the restart selects its vhost, a name removed no longer does, and sessions
 # still resume on non-default vhosts afterwards.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # With mod_tls_tickets sealing every vhost's tickets with the same server-wide keys, a
 # session resumes on the vhost that issued it, non-default ones included, and never on
 # another: the module switches the vhost in the ClientHello callback, before OpenSSL opens

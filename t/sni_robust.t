@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Connections that never finish a handshake: mod_ssl frees its SSL on a failed handshake
 # and on plain HTTP sent to the TLS port, and the module must not touch it afterwards.
 # Plain HTTP still gets mod_ssl's 400, a ClientHello cut short or garbage just closes,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # HTTP requests on a TLS connection are routed by Host with the same names and precedence
 # as the server name: SNIVhost names route Host, an exact name beats an earlier vhost's
 # wildcard, a wildcard stands for one label.  mod_ssl's SSLVHostSNIPolicy still answers

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mod_ssl's own SSLSessionTicketKeyFile with mod_sni_vhost and without mod_tls_tickets:
 # the key of the vhost that SNI selected both seals and opens its tickets, so a session
 # resumes on every vhost (the default one and the others) in TLS 1.2 and 1.3, and a

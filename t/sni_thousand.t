@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A generated configuration of 1,000 SSL vhosts on one address: the first, a middle and the
 # last name each select their vhost, by TLS server name and by Host, and resume there; an
 # unknown name gets the first vhost.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A name configured with a trailing dot serves both spellings: `ServerAlias
 # trail.example.com.` on a vhost whose ServerName is another name, `ServerName
 # dotted.example.com.`, and a glob alias `*.glob.example.com.`.  The server name with or

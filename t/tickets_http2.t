@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The log variables TLS_TICKET_* are set for requests that arrive as HTTP/2 streams too:
 # a stream is a connection of its own below the TLS connection (c->master), and the
 # ticket's note lives on the TLS connection.  A minimal HTTP/2 client over Net::SSLeay

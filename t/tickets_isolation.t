@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A ticket resumes only on the vhost that sealed it, even where two vhosts share their
 # keys and their session-id context: the same ServerName on two ports, each requiring a
 # client certificate of another CA (the pattern of CVE-2025-23048).  A client trusted on

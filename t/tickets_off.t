@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A vhost with mod_ssl's `SSLSessionTickets off` gets no ticket sealed with any key: none
 # at all in TLS 1.2; in TLS 1.3 only OpenSSL's stateful session ID, which without
 # SSLSessionCache cannot resume.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The key tool, tls-ticket-keys: generate, rotate, list, check; files written atomically
 # with mode 0600; no key byte ever printed; a rotation by the tool reaches a live server.
 use strict;

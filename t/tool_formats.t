@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tls-ticket-keys on nginx and HAProxy key files: `rotate --format` keeps the format
 # SSLTicketKeyFile names (or refuses, exit 1, with the reason), the server accepts what
 # it wrote and seals with the key meant; without --format it never converts such a file.

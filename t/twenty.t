@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Twenty fresh sessions in a row all resume: resumption does not depend on luck (mod_ssl's
 # own key file MACs with stray bytes, and resumes only sometimes).
 use strict;

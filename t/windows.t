@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Validity windows, on the main server's rotate.tk.test with a text key file: a key with a
 # future not-before does not seal before its time and then seals with no file change; a key
 # past its not-after no longer opens.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Runs last (tests run in name order).  A server at LogLevel trace8 goes through full
 # handshakes, resumptions, a live reload, a renewal and a bad key file, and shows its
 # status pages; then no byte of any secret key (HMAC or AES part) appears, in any common

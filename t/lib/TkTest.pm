@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the Apache::Test suite: key files, a TLS client that keeps its sessions,
 # reading a ticket out of a session, graceful restarts, `httpd -t`, and extra httpd
 # instances for configurations the main test server cannot have at the same time.

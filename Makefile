@@ -47,14 +47,17 @@ all: $(MODULES) $(TOOL) $(BUILD)/tls-bench
 deps:
 	@scripts/install-deps.sh
 
-$(BUILD)/mod_tls_tickets.so: $(TT_GLUE) $(TT_HDRS) $(TK_CORE) $(TK_HDRS) | $(BUILD)
-	@echo "  CC      $@"; $(MOD_LINK)
-
-# Its own copy of the tk_* core stays its own (see the map).
-$(BUILD)/mod_sni_vhost.so: MOD_LDFLAGS = -Wl,--version-script=src/mod_sni_vhost.map
-$(BUILD)/mod_sni_vhost.so: src/mod_sni_vhost.map $(SV_GLUE) $(SV_HDRS) $(SNI_CORE) $(SNI_HDRS) \
-                           $(TK_CORE) $(TK_HDRS) | $(BUILD)
-	@echo "  CC      $@"; $(MOD_LINK)
+# The rules of both modules in a build directory: $(BUILD), and $(ASAN_DIR) below.
+# mod_sni_vhost's own copy of the tk_* core stays its own (see the map).
+define module_rules
+$(1)/mod_tls_tickets.so: $$(TT_GLUE) $$(TT_HDRS) $$(TK_CORE) $$(TK_HDRS) | $(1)
+	@echo "  CC      $$@"; $$(MOD_LINK)
+$(1)/mod_sni_vhost.so: MOD_LDFLAGS += -Wl,--version-script=src/mod_sni_vhost.map
+$(1)/mod_sni_vhost.so: src/mod_sni_vhost.map $$(SV_GLUE) $$(SV_HDRS) $$(SNI_CORE) $$(SNI_HDRS) \
+                       $$(TK_CORE) $$(TK_HDRS) | $(1)
+	@echo "  CC      $$@"; $$(MOD_LINK)
+endef
+$(eval $(call module_rules,$(BUILD)))
 
 # DESTDIR: a staging root (packages); the modules go where this httpd loads modules from.
 install: all
@@ -153,12 +156,7 @@ ASAN_REPORTS = $(CURDIR)/$(ASAN_DIR)/reports
 # wrapper preloads the ASan runtime.
 $(ASAN_DIR)/mod_tls_tickets.so $(ASAN_DIR)/mod_sni_vhost.so: MOD_EXTRA = $(ASAN_CFLAGS)
 $(ASAN_DIR)/mod_tls_tickets.so $(ASAN_DIR)/mod_sni_vhost.so: MOD_LDFLAGS += -lasan -lubsan
-$(ASAN_DIR)/mod_tls_tickets.so: $(TT_GLUE) $(TT_HDRS) $(TK_CORE) $(TK_HDRS) | $(ASAN_DIR)
-	@echo "  CC      $@"; $(MOD_LINK)
-$(ASAN_DIR)/mod_sni_vhost.so: MOD_LDFLAGS = -Wl,--version-script=src/mod_sni_vhost.map
-$(ASAN_DIR)/mod_sni_vhost.so: src/mod_sni_vhost.map $(SV_GLUE) $(SV_HDRS) $(SNI_CORE) $(SNI_HDRS) \
-                              $(TK_CORE) $(TK_HDRS) | $(ASAN_DIR)
-	@echo "  CC      $@"; $(MOD_LINK)
+$(eval $(call module_rules,$(ASAN_DIR)))
 $(ASAN_DIR)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_HDRS) $(SNI_CORE) \
                         $(SNI_HDRS) | $(ASAN_DIR)
 	$(CC) $(UNIT_CFLAGS) $(ASAN_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(APR_LIBS) \

@@ -37,6 +37,7 @@
 #include "sni_name.h"
 #include "ssl_hooks.h"
 #include "sv_tickets.h"
+#include "version.h"
 
 module AP_MODULE_DECLARE_DATA sni_vhost_module;
 APLOG_USE_MODULE(sni_vhost);
@@ -798,8 +799,12 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     for (s = main_s; s; s = s->next)
         if (conf_of(s)->vhost)
             add_trailing_dot_names(pconf, s);
-    if (report)
+    if (report) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, main_s,
+                     "mod_sni_vhost %s: %d SSL vhost(s), %u address(es) indexed", TK_VERSION,
+                     ssl_vhosts->nelts, addresses ? apr_hash_count(addresses) : 0);
         report_misplaced_directives(ptemp, main_s);
+    }
     /* mod_ssl's SSLSessionTicketKeyFile needs mod_ssl's vhost switch to have happened
      * before the ticket is opened, and this module's switch replaces it (sv_tickets.h);
      * mod_tls_tickets, when loaded, owns every ticket. */

@@ -660,7 +660,8 @@ static apr_size_t key_to_bytes(const tk_key_t *key, unsigned char *out, key_layo
     return (apr_size_t)key->size;
 }
 
-void tk_time_format(apr_time_t t, char out[TK_TIME_TEXT_LEN])
+/* Writes t as RFC 3339 UTC. */
+static void time_format(apr_time_t t, char out[TK_TIME_TEXT_LEN])
 {
     time_t secs = (time_t)apr_time_sec(t);
     struct tm tm;
@@ -676,9 +677,9 @@ void tk_key_describe(const tk_ring_t *ring, unsigned int i, apr_time_t now, tk_k
     strcpy(out->not_before, "-");
     strcpy(out->not_after, "-");
     if (key->not_before)
-        tk_time_format(key->not_before, out->not_before);
+        time_format(key->not_before, out->not_before);
     if (key->not_after)
-        tk_time_format(key->not_after, out->not_after);
+        time_format(key->not_after, out->not_after);
     if (tk_ring_sealing_index(ring, now) == (int)i)
         out->state = "seals";
     else if (!tk_key_can_open(key, now))
@@ -777,12 +778,12 @@ apr_status_t tk_keyfile_serialize(apr_pool_t *p, const tk_ring_t *ring, tk_forma
                                                       : LAYOUT_NAME_HMAC_AES);
             off += (apr_size_t)apr_base64_encode_binary((char *)*data + off, bytes, (int)n) - 1;
             if (key->not_before) {
-                tk_time_format(key->not_before, t);
+                time_format(key->not_before, t);
                 off += (apr_size_t)apr_snprintf((char *)*data + off, cap - off,
                                                 " not-before=%s", t);
             }
             if (key->not_after) {
-                tk_time_format(key->not_after, t);
+                time_format(key->not_after, t);
                 off += (apr_size_t)apr_snprintf((char *)*data + off, cap - off, " not-after=%s",
                                                 t);
             }

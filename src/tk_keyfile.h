@@ -46,9 +46,6 @@ typedef enum {
  * bend into another time. */
 apr_status_t tk_time_parse(const char *text, apr_time_t *t);
 
-/* Writes t as RFC 3339 UTC. */
-void tk_time_format(apr_time_t t, char out[TK_TIME_TEXT_LEN]);
-
 /* A key described for people (tls-ticket-keys list, server-status); no key byte. */
 typedef struct {
     const char *cipher;                /* "AES-128" or "AES-256" */

@@ -7,6 +7,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+/* Writes the fingerprint of a key name (first 4 bytes of its SHA-256, in hex).  It
+ * identifies a key in logs without revealing any secret. */
+static void key_fingerprint(const unsigned char *name, char out[TK_FINGERPRINT_LEN]);
+
 unsigned int tk_key_secret_len(tk_key_size_e size)
 {
     return size == TK_KEY_80 ? 32 : 16;
@@ -17,7 +21,8 @@ int tk_key_can_open(const tk_key_t *key, apr_time_t now)
     return key->not_after == TK_TIME_NONE || now < key->not_after;
 }
 
-int tk_key_can_seal(const tk_key_t *key, apr_time_t now)
+/* Whether key may seal new tickets at time now: not_before <= now < not_after. */
+static int key_can_seal(const tk_key_t *key, apr_time_t now)
 {
     return tk_key_can_open(key, now) &&
            (key->not_before == TK_TIME_NONE || key->not_before <= now);
@@ -46,7 +51,7 @@ apr_status_t tk_ring_add(tk_ring_t *ring, const tk_key_t *key)
     if (ring->nkeys >= TK_RING_MAX_KEYS)
         return APR_ENOSPC;
     ring->keys[ring->nkeys] = *key;
-    tk_key_fingerprint(key->name, ring->keys[ring->nkeys].fingerprint);
+    key_fingerprint(key->name, ring->keys[ring->nkeys].fingerprint);
     ring->nkeys++;
     return APR_SUCCESS;
 }
@@ -63,7 +68,7 @@ apr_status_t tk_key_generate(tk_key_t *key, tk_key_size_e size)
         OPENSSL_cleanse(key, sizeof(*key));
         return APR_EGENERAL;
     }
-    tk_key_fingerprint(key->name, key->fingerprint);
+    key_fingerprint(key->name, key->fingerprint);
     return APR_SUCCESS;
 }
 
@@ -108,7 +113,7 @@ int tk_ring_sealing_index(const tk_ring_t *ring, apr_time_t now)
     for (i = 0; i < n; i++) {
         const tk_key_t *key = &ring->keys[i];
 
-        if (!tk_key_can_seal(key, now))
+        if (!key_can_seal(key, now))
             continue;
         if (best < 0 || key->not_before > ring->keys[best].not_before ||
             (key->not_before == ring->keys[best].not_before && i == ring->preferred))
@@ -186,7 +191,7 @@ apr_status_t tk_ring_auto_rotate(tk_ring_t *ring, apr_time_t now, apr_interval_t
     return APR_SUCCESS;
 }
 
-void tk_key_fingerprint(const unsigned char *name, char out[TK_FINGERPRINT_LEN])
+static void key_fingerprint(const unsigned char *name, char out[TK_FINGERPRINT_LEN])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char digest[EVP_MAX_MD_SIZE];

@@ -49,9 +49,6 @@ typedef struct tk_ring_t {
 /* Length of the HMAC key and of the AES key of a key of this size. */
 unsigned int tk_key_secret_len(tk_key_size_e size);
 
-/* Whether key may seal new tickets at time now: not_before <= now < not_after. */
-int tk_key_can_seal(const tk_key_t *key, apr_time_t now);
-
 /* Whether key may open tickets at time now: now < not_after.  A key whose not_before
  * is still ahead already opens, so that a server whose clock runs late opens the
  * tickets of one whose clock runs early. */
@@ -105,10 +102,6 @@ const tk_key_t *tk_ring_find(const tk_ring_t *ring, const unsigned char *name, a
  * fails (the ring is then unchanged). */
 apr_status_t tk_ring_auto_rotate(tk_ring_t *ring, apr_time_t now, apr_interval_time_t period,
                                  tk_key_size_e size, int *rotated);
-
-/* Writes the fingerprint of a key name (first 4 bytes of its SHA-256, in hex).
- * It identifies a key in logs without revealing any secret. */
-void tk_key_fingerprint(const unsigned char *name, char out[TK_FINGERPRINT_LEN]);
 
 /* Wipes every key of the ring and empties it. */
 void tk_ring_wipe(tk_ring_t *ring);

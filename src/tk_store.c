@@ -116,7 +116,8 @@ void tk_store_count(tk_store_t *store, unsigned int slot, tk_counter_e which)
     __atomic_fetch_add(&store->counters[slot].n[which], 1, __ATOMIC_RELAXED);
 }
 
-void tk_store_note_reload(tk_store_t *store, unsigned int slot, apr_time_t when)
+/* Counts a reload of slot at time when. */
+static void note_reload(tk_store_t *store, unsigned int slot, apr_time_t when)
 {
     tk_store_count(store, slot, TK_COUNT_RELOADS);
     __atomic_store_n(&store->counters[slot].last_reload, when, __ATOMIC_RELAXED);
@@ -131,7 +132,9 @@ void tk_store_counters(const tk_store_t *store, unsigned int slot, tk_counters_t
     out->last_reload = __atomic_load_n(&store->counters[slot].last_reload, __ATOMIC_RELAXED);
 }
 
-void tk_store_add_counters(tk_store_t *store, unsigned int slot, const tk_counters_t *in)
+/* Adds counters to those of slot, or of the retired record (slot == nslots); the latest
+ * reload time wins. */
+static void add_counters(tk_store_t *store, unsigned int slot, const tk_counters_t *in)
 {
     apr_time_t last = __atomic_load_n(&store->counters[slot].last_reload, __ATOMIC_RELAXED);
     unsigned int i;
@@ -154,11 +157,11 @@ void tk_store_put_in_service(tk_store_t *store, unsigned int slot, tk_ring_t *ri
     tk_ring_wipe(&previous);
     if (from && from != store) {
         tk_store_counters(from, from_slot, &carried);
-        tk_store_add_counters(store, slot, &carried);
+        add_counters(store, slot, &carried);
     }
     tk_store_publish(store, slot, ring);
     if (how == TK_SERVICE_RELOAD)
-        tk_store_note_reload(store, slot, now);
+        note_reload(store, slot, now);
     else if (how == TK_SERVICE_KEPT)
         tk_store_count(store, slot, TK_COUNT_RELOAD_ERRORS);
 }
@@ -168,7 +171,7 @@ void tk_store_retire(tk_store_t *store, const tk_store_t *from, unsigned int fro
     tk_counters_t counters;
 
     tk_store_counters(from, from_slot, &counters);
-    tk_store_add_counters(store, store->nslots, &counters);
+    add_counters(store, store->nslots, &counters);
 }
 
 /* Runs body on slot's ring until it ran without a write overlapping it; body's result is

@@ -61,16 +61,8 @@ apr_status_t tk_store_read(const tk_store_t *store, unsigned int slot, tk_ring_t
 /* Adds one to a counter of slot; any process, no lock. */
 void tk_store_count(tk_store_t *store, unsigned int slot, tk_counter_e which);
 
-/* Counts a reload of slot at time when. */
-void tk_store_note_reload(tk_store_t *store, unsigned int slot, apr_time_t when);
-
 /* Reads the counters of slot, or of the retired record (slot == tk_store_nslots()). */
 void tk_store_counters(const tk_store_t *store, unsigned int slot, tk_counters_t *out);
-
-/* Adds counters to those of slot, or of the retired record: carries counts over a
- * restart, into the slot of the same key file or, for a file no longer configured, into
- * the retired record, so that totals never go down. */
-void tk_store_add_counters(tk_store_t *store, unsigned int slot, const tk_counters_t *in);
 
 /* How a ring goes into service, for the counters. */
 typedef enum {

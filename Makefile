@@ -39,7 +39,7 @@ TOOL      = $(BUILD)/tls-ticket-keys
 MODULES   = $(BUILD)/mod_tls_tickets.so $(BUILD)/mod_sni_vhost.so
 
 .PHONY: all deps install test unit-test httpd-test demo bench clean format fuzz test-asan \
-        asan-build rotation-load deb
+        asan-build rotation-load deb test-deb
 
 all: $(MODULES) $(TOOL) $(BUILD)/tls-bench
 
@@ -118,13 +118,20 @@ rotation-load: deps
 
 # --- Debian packages (debian/) ----------------------------------------------------------
 
-# What dpkg-buildpackage, the packages' Build-Depends and lintian need.
-DEB_DEPS = build-essential dpkg-dev debhelper apache2-dev libssl-dev lintian
+# What dpkg-buildpackage, the packages' Build-Depends and lintian need; ssl-cert: the
+# snakeoil certificate of test-deb's default-ssl site.
+DEB_DEPS = build-essential dpkg-dev debhelper apache2-dev libssl-dev lintian ssl-cert
 
 # build/deb/*.deb, built from a copy of the tree in build/deb/src/ and checked by lintian.
 deb:
 	@scripts/install-deps.sh $(DEB_DEPS)
 	scripts/build-deb.sh
+
+# Builds the packages, installs them into this machine's Debian apache2, serves with them,
+# purges them, and puts /etc/apache2 back as it was (scripts/test-deb.sh says what).
+test-deb:
+	@scripts/install-deps.sh $(DEB_DEPS)
+	scripts/test-deb.sh
 
 # --- fuzzing (clang's libFuzzer, with ASan and UBSan) -----------------------------------
 

@@ -322,6 +322,7 @@ while IFS= read -r f; do
 done <<<"$files"
 check "no file of the packages left ($(wc -l <<<"$files") paths): ${left[*]:-none}" \
     test "${#left[@]}" -eq 0
+check "the key file made by the operator stays" test -s "$KEYS"
 check "no mods-enabled link left to tls_tickets or sni_vhost" \
     eval '! ls /etc/apache2/mods-enabled/ | grep -qE "^(tls_tickets|sni_vhost)\."'
 check "Debian's apache2 still passes configtest" apache2ctl configtest

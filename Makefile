@@ -40,7 +40,7 @@ TOOL      = $(BUILD)/tls-ticket-keys
 MODULES   = $(BUILD)/mod_tls_tickets.so $(BUILD)/mod_sni_vhost.so
 
 .PHONY: all deps install test unit-test httpd-test demo bench clean format fuzz test-asan \
-        asan-build rotation-load
+        asan-build rotation-load deb test-deb
 
 all: $(MODULES) $(TOOL) $(BUILD)/tls-bench
 
@@ -65,8 +65,9 @@ install: all
 	install -D -m 644 $(BUILD)/mod_sni_vhost.so $(DESTDIR)$(LIBEXECDIR)/mod_sni_vhost.so
 	install -D -m 755 $(TOOL) $(DESTDIR)$(BINDIR)/tls-ticket-keys
 
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment: a package build's hardening flags.
 $(TOOL): tools/tls_ticket_keys.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
-	$(CC) $(UNIT_CFLAGS) -O2 -o $@ tools/tls_ticket_keys.c $(TK_CORE) $(APR_LIBS) -lssl -lcrypto
+	$(CC) $(UNIT_CFLAGS) -O2 $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ tools/tls_ticket_keys.c $(TK_CORE) $(APR_LIBS) -lssl -lcrypto
 
 UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ring.c tests/test_store.c \
             tests/test_watch.c tests/test_ticket.c tests/test_sni.c
@@ -118,6 +119,23 @@ demo: deps
 rotation-load: deps
 	$(MAKE) all
 	bench/rotation_load.pl
+
+# --- Debian packages (debian/) ----------------------------------------------------------
+
+# What dpkg-buildpackage, the packages' Build-Depends and lintian need; ssl-cert: the
+# snakeoil certificate of test-deb's default-ssl site.
+DEB_DEPS = build-essential dpkg-dev debhelper apache2-dev libssl-dev lintian ssl-cert
+
+# build/deb/*.deb, built from a copy of the tree in build/deb/src/ and checked by lintian.
+deb:
+	@scripts/install-deps.sh $(DEB_DEPS)
+	scripts/build-deb.sh
+
+# Builds the packages, installs them into this machine's Debian apache2, serves with them,
+# purges them, and puts /etc/apache2 back as it was (scripts/test-deb.sh says what).
+test-deb:
+	@scripts/install-deps.sh $(DEB_DEPS)
+	scripts/test-deb.sh
 
 # --- fuzzing (clang's libFuzzer, with ASan and UBSan) -----------------------------------
 

@@ -90,24 +90,19 @@ apr_status_t tk_ring_generate(tk_ring_t *ring, unsigned int n, tk_key_size_e siz
 }
 
 /* A ring read from shared memory may be torn: never index past the array. */
-static unsigned int key_count(const tk_ring_t *ring)
+unsigned int tk_ring_size(const tk_ring_t *ring)
 {
     return ring->nkeys < TK_RING_MAX_KEYS ? ring->nkeys : TK_RING_MAX_KEYS;
 }
 
-unsigned int tk_ring_size(const tk_ring_t *ring)
-{
-    return key_count(ring);
-}
-
 const tk_key_t *tk_ring_key(const tk_ring_t *ring, unsigned int i)
 {
-    return i < key_count(ring) ? &ring->keys[i] : NULL;
+    return i < tk_ring_size(ring) ? &ring->keys[i] : NULL;
 }
 
 int tk_ring_sealing_index(const tk_ring_t *ring, apr_time_t now)
 {
-    unsigned int i, n = key_count(ring);
+    unsigned int i, n = tk_ring_size(ring);
     int best = -1;
 
     for (i = 0; i < n; i++) {
@@ -132,7 +127,7 @@ const tk_key_t *tk_ring_sealing_key(const tk_ring_t *ring, apr_time_t now)
 const tk_key_t *tk_ring_find(const tk_ring_t *ring, const unsigned char *name, apr_time_t now,
                              int *is_sealing)
 {
-    unsigned int i, n = key_count(ring);
+    unsigned int i, n = tk_ring_size(ring);
 
     for (i = 0; i < n; i++) {
         if (memcmp(ring->keys[i].name, name, TK_KEY_NAME_LEN) == 0) {
@@ -149,11 +144,11 @@ void tk_ring_carry_since(tk_ring_t *ring, const tk_ring_t *previous, apr_time_t 
 {
     unsigned int i, j;
 
-    for (i = 0; i < key_count(ring); i++) {
+    for (i = 0; i < tk_ring_size(ring); i++) {
         tk_key_t *key = &ring->keys[i];
 
         key->since = now;
-        for (j = 0; previous && j < key_count(previous); j++) {
+        for (j = 0; previous && j < tk_ring_size(previous); j++) {
             if (memcmp(previous->keys[j].name, key->name, TK_KEY_NAME_LEN) == 0 &&
                 previous->keys[j].since) {
                 key->since = previous->keys[j].since;
@@ -181,7 +176,7 @@ apr_status_t tk_ring_auto_rotate(tk_ring_t *ring, apr_time_t now, apr_interval_t
     next.nkeys = 1;
     if (sealing >= 0)
         ring->keys[sealing].not_after = now + period;
-    for (i = 0; i < key_count(ring) && next.nkeys < TK_RING_MAX_KEYS; i++) {
+    for (i = 0; i < tk_ring_size(ring) && next.nkeys < TK_RING_MAX_KEYS; i++) {
         if (tk_key_can_open(&ring->keys[i], now))
             next.keys[next.nkeys++] = ring->keys[i];
     }

@@ -12,7 +12,7 @@ TK_HDRS   = $(TK_CORE:.c=.h) ssl_hooks.h
 SNI_CORE  = sni_name.c sni_index.c sni_route.c
 SNI_HDRS  = $(SNI_CORE:.c=.h) ssl_hooks.h
 # mod_sni_vhost serves mod_ssl's SSLSessionTicketKeyFile with the tk_* core
-SNI_GLUE  = sv_tickets.c
+SNI_GLUE  = sv_tickets.c sv_route.c
 
 APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
              $(shell apu-1-config --includes 2>/dev/null)

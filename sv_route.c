@@ -8,6 +8,7 @@
 #include <http_connection.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <http_protocol.h>
 #include <http_vhost.h>
 #include <ap_listen.h>
 
@@ -265,6 +266,15 @@ void *sv_route_lookup_data(const conn_rec *c)
     return rc ? rc->vhost_lookup_data : c->vhost_lookup_data;
 }
 
+/* Before each request is read (on an HTTP/2 stream too, which copied its master
+ * connection's fields): the field is cleared again, see sv_route_request(). */
+static void pre_read_request(request_rec *r, conn_rec *c)
+{
+    (void)r;
+    if (conn_state(c->master ? c->master : c) != NULL)
+        c->vhost_lookup_data = NULL;
+}
+
 int sv_route_request(request_rec *r, server_rec *chosen, int no_wildcards)
 {
     conn_rec *c = r->connection;
@@ -282,6 +292,10 @@ int sv_route_request(request_rec *r, server_rec *chosen, int no_wildcards)
     }
     if (to == NULL)
         to = rc->address->base;
+    /* Core has read the request; the hooks after this one see the field as core leaves it.
+     * mod_ssl's SSLStrictSNIVHostCheck refuses a request without SNI only on a connection
+     * whose field is set (its test for "name-based vhosts here"). */
+    c->vhost_lookup_data = rc->vhost_lookup_data;
     if (to == r->server)
         return 1;
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "Host %s: vhost %s (%s)",
@@ -307,4 +321,5 @@ void sv_route_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_connection(pre_connection, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_pre_read_request(pre_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
 }

@@ -5,7 +5,9 @@
  * mod_sni_vhost keeps that field NULL from the start of the connection (core then leaves
  * r->server on the address's default vhost) and picks r->server itself in the first
  * post_read_request hook, through the address's router (sni_route.h), doing what core
- * does when it switches: r->server, r->per_dir_config, the connection's timeout.
+ * does when it switches: r->server, r->per_dir_config, the connection's timeout.  The
+ * field is set back there for the later hooks (mod_ssl's SSLStrictSNIVHostCheck reads it)
+ * and cleared again before the next request is read (pre_read_request).
  *
  * Routed: every address with a name-based vhost whose default vhost has SSL, and the
  * plain-HTTP ones unless `SNIVhostPlainHTTP off`.  Not routed: addresses whose default

@@ -15,11 +15,11 @@ TK_CORE   = $(addprefix src/,tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_wa
 TK_HDRS   = $(TK_CORE:.c=.h) src/ssl_hooks.h src/version.h
 TT_GLUE   = $(addprefix src/,mod_tls_tickets.c tt_config.c tt_keys.c tt_watcher.c tt_status.c)
 TT_HDRS   = src/tt_private.h
-SNI_CORE  = $(addprefix src/,sni_name.c sni_index.c)
+SNI_CORE  = $(addprefix src/,sni_name.c sni_index.c sni_route.c)
 SNI_HDRS  = $(SNI_CORE:.c=.h) src/ssl_hooks.h src/version.h
 # mod_sni_vhost serves mod_ssl's SSLSessionTicketKeyFile with the tk_* core
-SV_GLUE   = src/mod_sni_vhost.c src/sv_tickets.c
-SV_HDRS   = src/sv_tickets.h
+SV_GLUE   = src/mod_sni_vhost.c src/sv_tickets.c src/sv_route.c
+SV_HDRS   = src/sv_tickets.h src/sv_route.h
 
 APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
              $(shell apu-1-config --includes 2>/dev/null)
@@ -70,7 +70,8 @@ $(TOOL): tools/tls_ticket_keys.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
 	$(CC) $(UNIT_CFLAGS) -O2 $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ tools/tls_ticket_keys.c $(TK_CORE) $(APR_LIBS) -lssl -lcrypto
 
 UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ring.c tests/test_store.c \
-            tests/test_watch.c tests/test_ticket.c tests/test_sni.c
+            tests/test_watch.c tests/test_ticket.c tests/test_sni.c \
+            tests/test_route.c
 
 $(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_HDRS) $(SNI_CORE) \
                      $(SNI_HDRS) | $(BUILD)

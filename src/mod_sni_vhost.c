@@ -36,6 +36,7 @@
 #include "sni_index.h"
 #include "sni_name.h"
 #include "ssl_hooks.h"
+#include "sv_route.h"
 #include "sv_tickets.h"
 #include "version.h"
 
@@ -209,7 +210,7 @@ static const sv_address *address_of(const conn_rec *c)
     if (addresses == NULL)
         return NULL;
     memset(&key, 0, sizeof(key)); /* the padding is part of the hash key */
-    key.vhost_lookup_data = c->vhost_lookup_data;
+    key.vhost_lookup_data = sv_route_lookup_data(c);
     key.base_server = c->base_server;
     key.port = c->local_addr->port;
     return apr_hash_get(addresses, &key, sizeof(key));
@@ -275,7 +276,7 @@ static void log_refusal(conn_rec *c, int has_name, sni_name_e kind, const unsign
 
 /* Counts the ClientHello's outcome (an atomic add to shared memory) and keeps it for the
  * log variables. */
-static void count(sv_conn *cs, sv_outcome_e outcome)
+static void count_outcome(sv_conn *cs, sv_outcome_e outcome)
 {
     cs->outcome = outcome;
     if (retained && retained->counters)
@@ -309,9 +310,9 @@ static int client_hello_cb(SSL *ssl, int *alert, void *arg)
     if (kind == SNI_NAME_OK)
         to = sni_index_lookup(cs->address->index, name, len, &how);
     if (to != NULL) {
-        count(cs, how == SNI_MATCH_EXACT      ? OUTCOME_EXACT
-                  : how == SNI_MATCH_WILDCARD ? OUTCOME_WILDCARD
-                                              : OUTCOME_GLOB);
+        count_outcome(cs, how == SNI_MATCH_EXACT      ? OUTCOME_EXACT
+                          : how == SNI_MATCH_WILDCARD ? OUTCOME_WILDCARD
+                                                      : OUTCOME_GLOB);
         memcpy(cs->name, name, len + 1);
         switch_to(ssl, c, cs, to);
         ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c, "server name %s selects vhost %s (%s)",
@@ -322,14 +323,14 @@ static int client_hello_cb(SSL *ssl, int *alert, void *arg)
     if (kind == SNI_NAME_OK)
         memcpy(cs->name, name, len + 1);
     if (policy == POLICY_REJECT) {
-        count(cs, has_name ? OUTCOME_UNKNOWN_REJECTED : OUTCOME_MISSING_REJECTED);
+        count_outcome(cs, has_name ? OUTCOME_UNKNOWN_REJECTED : OUTCOME_MISSING_REJECTED);
         log_refusal(c, has_name, kind, raw, rawlen);
         /* A malformed extension gets what OpenSSL sends it when the callback lets the hello
          * through (and RFC 8446 section 6.2 asks for): the policy decides only about names. */
         *alert = has_name && raw == NULL ? SSL_AD_DECODE_ERROR : SSL_AD_UNRECOGNIZED_NAME;
         return SSL_CLIENT_HELLO_ERROR;
     }
-    count(cs, has_name ? OUTCOME_UNKNOWN_DEFAULT : OUTCOME_MISSING_DEFAULT);
+    count_outcome(cs, has_name ? OUTCOME_UNKNOWN_DEFAULT : OUTCOME_MISSING_DEFAULT);
     if (has_name) {
         /* The default vhost: mod_ssl's servername callback need not scan every vhost of the
          * address for a name the index does not know. */
@@ -439,10 +440,14 @@ static int route_by_host(request_rec *r)
 
     if (cs == NULL && c->master) /* an HTTP/2 stream */
         cs = ap_get_module_config(c->master->conn_config, &sni_vhost_module);
+    if (cs != NULL && r->hostname != NULL &&
+        sni_name_normalize(r->hostname, strlen(r->hostname), name, &len, NULL) == SNI_NAME_OK)
+        to = sni_index_lookup(cs->address->index, name, len, &how);
+    /* Core did not scan (sv_route.h): the index's choice, else core's without its scan. */
+    if (sv_route_request(r, to ? to->server : NULL, cs != NULL))
+        return DECLINED;
     if (cs == NULL || r->hostname == NULL)
         return DECLINED;
-    if (sni_name_normalize(r->hostname, strlen(r->hostname), name, &len, NULL) == SNI_NAME_OK)
-        to = sni_index_lookup(cs->address->index, name, len, &how);
     if (to != NULL)
         server = to->server;
     else if (r->server != cs->address->base && !named_by_core(r->server, r->hostname))
@@ -766,6 +771,11 @@ static void report_misplaced_directives(apr_pool_t *ptemp, server_rec *main_s)
     }
 }
 
+static int has_tls(const server_rec *s)
+{
+    return conf_of(s)->ctx != NULL;
+}
+
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *main_s)
 {
@@ -782,6 +792,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s,
                          "mod_sni_vhost is loaded but mod_ssl is not: SNIVhost names only "
                          "route HTTP requests by Host");
+        sv_route_build(pconf, ptemp, main_s, report, has_tls);
         return OK;
     }
     for (s = main_s; s; s = s->next) {
@@ -805,6 +816,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      ssl_vhosts->nelts, addresses ? apr_hash_count(addresses) : 0);
         report_misplaced_directives(ptemp, main_s);
     }
+    sv_route_build(pconf, ptemp, main_s, report, has_tls);
     /* mod_ssl's SSLSessionTicketKeyFile needs mod_ssl's vhost switch to have happened
      * before the ticket is opened, and this module's switch replaces it (sv_tickets.h);
      * mod_tls_tickets, when loaded, owns every ticket. */
@@ -816,15 +828,19 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_ssl[] = {"mod_ssl.c", NULL};
+    /* post_read_request hooks that read r->server, some of them REALLY_FIRST too */
+    static const char *const before_readers[] = {"mod_ssl.c",        "mod_http2.c",
+                                                 "mod_reqtimeout.c", "mod_log_forensic.c",
+                                                 "mod_privileges.c", NULL};
 
-    (void)p;
     ap_hook_post_config(post_config, after_ssl, NULL, APR_HOOK_MIDDLE);
     /* before mod_ssl's own post_read_request check, which compares the request's vhost with
      * the handshake's */
-    ap_hook_post_read_request(route_by_host, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_post_read_request(route_by_host, NULL, before_readers, APR_HOOK_REALLY_FIRST);
     /* also before mod_ssl's check, so that a request it answers with 421 is logged with
      * the variables */
     ap_hook_post_read_request(set_log_variables, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    sv_route_register_hooks(p);
     APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL, APR_HOOK_MIDDLE);
@@ -842,6 +858,9 @@ static const command_rec commands[] = {
     AP_INIT_TAKE1("SNIVhostMissing", set_policy, (void *)FOR_MISSING_NAME, RSRC_CONF,
                   "default|reject: what a TLS handshake without a server name gets: the "
                   "default vhost, or an unrecognized_name alert"),
+    AP_INIT_FLAG("SNIVhostPlainHTTP", sv_route_set_plain_http, NULL, RSRC_CONF,
+                 "on|off: route the requests of plain-HTTP addresses by Host through an "
+                 "index (on, the default), or leave them to httpd's scan of the vhosts"),
     {NULL},
 };
 

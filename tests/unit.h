@@ -49,5 +49,6 @@ void store_tests(void);
 void watch_tests(void);
 void ticket_tests(void);
 void sni_tests(void);
+void route_tests(void);
 
 #endif

@@ -7,7 +7,7 @@ CC       ?= cc
 WARN      = -Wall -Wextra -Werror
 BUILD     = build
 
-TK_CORE   = tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_watch.c
+TK_CORE   = tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_watch.c tk_farm.c
 TK_HDRS   = $(TK_CORE:.c=.h) ssl_hooks.h
 SNI_CORE  = sni_name.c sni_index.c
 SNI_HDRS  = $(SNI_CORE:.c=.h) ssl_hooks.h
@@ -56,7 +56,7 @@ $(TOOL): tools/tls_ticket_keys.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
 	$(CC) $(UNIT_CFLAGS) -O2 -o $@ tools/tls_ticket_keys.c $(TK_CORE) $(APR_LIBS) -lssl -lcrypto
 
 UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ring.c tests/test_store.c \
-            tests/test_watch.c tests/test_ticket.c tests/test_sni.c
+            tests/test_watch.c tests/test_ticket.c tests/test_sni.c tests/test_farm.c
 
 $(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_HDRS) $(SNI_CORE) \
                      $(SNI_HDRS) | $(BUILD)

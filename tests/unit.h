@@ -48,5 +48,6 @@ void store_tests(void);
 void watch_tests(void);
 void ticket_tests(void);
 void sni_tests(void);
+void farm_tests(void);
 
 #endif

@@ -56,6 +56,7 @@ int main(void)
     watch_tests();
     ticket_tests();
     sni_tests();
+    farm_tests();
     printf("1..%d\n# %d tests, %d checks, %d tests failed\n", tests_run, tests_run, unit_checks,
            tests_failed);
     nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);

@@ -11,6 +11,8 @@ TK_CORE   = tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_watch.c tk_farm.c
 TK_HDRS   = $(TK_CORE:.c=.h) ssl_hooks.h
 SNI_CORE  = sni_name.c sni_index.c
 SNI_HDRS  = $(SNI_CORE:.c=.h) ssl_hooks.h
+# mod_tls_tickets' glue beside mod_tls_tickets.c: the farm's shared key store
+TT_GLUE   = tt_farm.c
 # mod_sni_vhost serves mod_ssl's SSLSessionTicketKeyFile with the tk_* core
 SNI_GLUE  = sv_tickets.c
 
@@ -29,14 +31,14 @@ TOOL      = $(BUILD)/tls-ticket-keys
 all: mod_tls_tickets.la mod_sni_vhost.la $(TOOL) $(BUILD)/tls-bench
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh redis-server memcached
 
 # apxs echoes every libtool command; its log is shown only when the build fails.
 APXS_BUILD = @echo "  APXS    $@"; $(APXS) -c $(addprefix -Wc$(,),$(WARN)) -o $@ $(filter %.c,$^) \
              $(APXS_LDFLAGS) -lssl -lcrypto \
              > $(BUILD)/apxs-$@.log 2>&1 || { cat $(BUILD)/apxs-$@.log; exit 1; }
 
-mod_tls_tickets.la: mod_tls_tickets.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
+mod_tls_tickets.la: mod_tls_tickets.c $(TT_GLUE) $(TT_GLUE:.c=.h) $(TK_CORE) $(TK_HDRS) | $(BUILD)
 	$(APXS_BUILD)
 
 # Its own copy of the tk_* core stays its own (see the map).
@@ -144,7 +146,7 @@ ASAN_REPORTS = $(CURDIR)/$(ASAN_DIR)/reports
 asan-build: | $(BUILD)
 	rm -rf $(ASAN_DIR)/src && mkdir -p $(ASAN_DIR)/src && cp *.c *.h $(ASAN_DIR)/src/
 	cd $(ASAN_DIR)/src && $(APXS) -c $(addprefix -Wc$(,),$(WARN) $(ASAN_CFLAGS)) \
-	    -o mod_tls_tickets.la mod_tls_tickets.c $(TK_CORE) -lasan -lubsan -lssl -lcrypto \
+	    -o mod_tls_tickets.la mod_tls_tickets.c $(TT_GLUE) $(TK_CORE) -lasan -lubsan -lssl -lcrypto \
 	    > ../apxs.log 2>&1 || { cat ../apxs.log; exit 1; }
 	cd $(ASAN_DIR)/src && $(APXS) -c $(addprefix -Wc$(,),$(WARN) $(ASAN_CFLAGS)) \
 	    -o mod_sni_vhost.la mod_sni_vhost.c $(SNI_GLUE) $(SNI_CORE) $(TK_CORE) \

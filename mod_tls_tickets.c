@@ -44,6 +44,7 @@
 #include "tk_store.h"
 #include "tk_ticket.h"
 #include "tk_watch.h"
+#include "tt_farm.h"
 
 module AP_MODULE_DECLARE_DATA tls_tickets_module;
 APLOG_USE_MODULE(tls_tickets);
@@ -69,8 +70,8 @@ typedef struct {
     int exposed;                         /* readable or writable by group or others */
     int owner_known;                     /* owner holds the file's owner */
     apr_uid_t owner;
-    const char *kept_because;            /* why the keys in service were kept, or NULL */
-    unsigned int slot;                   /* in the store */
+    const char *kept_because; /* why the keys in service were kept, or NULL */
+    unsigned int slot;        /* in the store */
 } tk_key_file;
 
 typedef struct {
@@ -376,8 +377,10 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
     b->store = retained->store;
     b->slot = conf->key_file ? conf->key_file->slot : AUTO_SLOT;
     b->vhost = &conf->vhost_id;
-    if (b->slot == AUTO_SLOT)
+    if (b->slot == AUTO_SLOT) {
         auto_keys_used = 1;
+        tt_farm_note_session_timeout(SSL_CTX_get_timeout(ctx));
+    }
     /* Installed on every vhost's context, because the callbacks that run are those of
      * the default vhost's context, whatever vhost SNI selects. */
     if (SSL_CTX_set_ex_data(ctx, ctx_index, b) != 1 ||
@@ -707,6 +710,7 @@ static void watcher_tick(tk_watcher *w, apr_pool_t *p, pid_t parent, tk_ring_t *
                      "opens for one more period",
                      ring->keys[0].fingerprint);
     }
+    tt_farm_tick(w->s, w->store, AUTO_SLOT, p);
     tk_ring_wipe(ring);
     tk_ring_wipe(previous);
 }
@@ -815,7 +819,10 @@ static int start_work(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
     w->store = retained->store;
     w->reload = conf->reload == RELOAD_UNSET ? RELOAD_LIVE : conf->reload;
     w->interval = conf->check_interval ? conf->check_interval : DEFAULT_CHECK_INTERVAL;
-    w->auto_rotate = auto_keys_used ? auto_rotate_period(conf) : -1;
+    if (tt_farm_post_config(s, pconf, ptemp, retained->store, AUTO_SLOT, w->interval) != OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    /* The store's keys rotate by period, not by themselves. */
+    w->auto_rotate = auto_keys_used && !tt_farm_active() ? auto_rotate_period(conf) : -1;
     w->files = apr_array_make(pconf, (int)apr_hash_count(files), sizeof(tk_watched_slot));
     for (hi = apr_hash_first(ptemp, files); hi; hi = apr_hash_next(hi)) {
         const tk_key_file *file = apr_hash_this_val(hi);
@@ -834,7 +841,8 @@ static int start_work(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
      * the watcher and every child would inherit and keep after the file changes. */
     for (hi = apr_hash_first(ptemp, files); hi; hi = apr_hash_next(hi))
         tk_ring_wipe(((tk_key_file *)apr_hash_this_val(hi))->ring);
-    if ((w->reload != RELOAD_OFF && w->files->nelts > 0) || w->auto_rotate > 0)
+    if ((w->reload != RELOAD_OFF && w->files->nelts > 0) || w->auto_rotate > 0 ||
+        tt_farm_active())
         start_watcher(w, pconf);
     return OK;
 }
@@ -929,6 +937,7 @@ static int status_hook(request_rec *r, int flags)
         ap_rprintf(r, "; oldest sealing key %" APR_TIME_T_FMT " s.</p>\n",
                    apr_time_sec(oldest));
     }
+    tt_farm_status(r, flags);
     return OK;
 }
 
@@ -946,6 +955,7 @@ static void register_hooks(apr_pool_t *p)
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL, APR_HOOK_MIDDLE);
+    tt_farm_register_hooks(p);
 }
 
 static const command_rec commands[] = {
@@ -960,6 +970,7 @@ static const command_rec commands[] = {
     AP_INIT_TAKE1("SSLTicketKeyAutoRotate", set_auto_rotate, NULL, RSRC_CONF,
                   "Seconds between two rotations of the automatic keys of vhosts without a "
                   "key file (default 43200), or off"),
+    TT_FARM_COMMANDS,
     {NULL},
 };
 

@@ -324,7 +324,7 @@ static void remove_at(tk_farm_state_t *state, unsigned int i)
 }
 
 /* Holds key for q, in period order; when full, the oldest key goes. */
-static void hold(tk_farm_state_t *state, apr_int64_t q, const tk_key_t *key)
+static void hold(tk_farm_state_t *state, apr_int64_t q, const tk_key_t *key, int confirmed)
 {
     unsigned int i;
 
@@ -336,6 +336,7 @@ static void hold(tk_farm_state_t *state, apr_int64_t q, const tk_key_t *key)
     state->held[i].key = *key;
     state->held[i].key.not_before = state->held[i].key.not_after = TK_TIME_NONE;
     state->held[i].key.since = TK_TIME_NONE;
+    state->held[i].confirmed = confirmed;
     state->n++;
 }
 
@@ -367,14 +368,17 @@ apr_status_t tk_farm_step(const tk_farm_conf_t *conf, tk_farm_state_t *state, ap
             continue;
         if (rd->result == TK_FARM_FOUND) {
             if (h < 0) {
-                hold(state, q, &rd->key);
+                hold(state, q, &rd->key, 1);
                 plan->adopted++;
                 plan->changed = 1;
-            } else if (!same_key(&state->held[h].key, &rd->key)) {
-                if (!frozen) {
-                    /* Before the freeze nobody seals with q: follow the store. */
+            } else if (same_key(&state->held[h].key, &rd->key)) {
+                state->held[h].confirmed = 1;
+            } else {
+                /* Before the freeze nobody seals with q: follow the store.  A key of
+                 * this server's own nobody else knows gives way until it seals. */
+                if (!frozen || (!state->held[h].confirmed && now < tk_farm_start(conf, q))) {
                     remove_at(state, (unsigned int)h);
-                    hold(state, q, &rd->key);
+                    hold(state, q, &rd->key, 1);
                     plan->adopted++;
                     plan->changed = 1;
                 } else {
@@ -391,11 +395,11 @@ apr_status_t tk_farm_step(const tk_farm_conf_t *conf, tk_farm_state_t *state, ap
                 rv = APR_EGENERAL;
                 continue;
             }
-            hold(state, q, &fresh);
+            hold(state, q, &fresh, 0);
             OPENSSL_cleanse(&fresh, sizeof(fresh));
             plan->generated++;
             plan->changed = 1;
-        } else if (frozen && rd->result == TK_FARM_MISSING) {
+        } else if (frozen && rd->result == TK_FARM_MISSING && state->held[h].confirmed) {
             plan->lost++;
         }
         /* Before W(q) a missing or unreadable entry is replaced; after the freeze only a
@@ -440,7 +444,7 @@ void tk_farm_state_from_ring(const tk_farm_conf_t *conf, const tk_ring_t *ring,
             continue;
         q = key->not_before / conf->period;
         if (held_index(state, q) < 0)
-            hold(state, q, key);
+            hold(state, q, key, 1);
     }
 }
 

@@ -16,8 +16,12 @@
  * with this secret), and only before W(q).  Several servers may find q missing at once
  * and write: the store keeps the last write, and every server adopts it at its next check.
  * No write happens after W(q), so by F(q) (at least one check interval later) every
- * server has read the final entry.  From F(q) on, the key a server holds for q never
- * changes; it seals only from start(q), when every server holds the same one.
+ * server has read the final entry.  From F(q) on, a key a server read from the store
+ * never changes; it seals only from start(q), when every server holds the same one.
+ * A server that could not take q from the store before F(q) (it started late, or the
+ * store had lost q) holds a key of its own that nobody else knows: it writes it if the
+ * store still lacks q, and gives it up for the store's until start(q), so that servers
+ * starting together also converge.
  * See "Farms" in the README for the proof and the limits.
  */
 #ifndef TK_FARM_H
@@ -55,6 +59,10 @@ typedef struct {
 typedef struct {
     apr_int64_t period;
     tk_key_t key;
+    /* Read from the store (adopted, or read back after this server wrote it): others may
+     * hold it.  A key made here and not yet read back is known to this server only, and
+     * may still give way to the store's until its period starts. */
+    int confirmed;
 } tk_farm_held_t;
 
 typedef struct {

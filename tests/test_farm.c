@@ -525,8 +525,45 @@ static void a_last_minute_write_is_read_before_the_freeze(void)
     tk_farm_state_wipe(&joiner);
 }
 
+/* Two servers start together in the settle time of q, with an empty store: each makes a
+ * key of its own (nobody may write then); after the freeze both find q still missing and
+ * write, the second last.  The first, whose key nobody read, takes the second's before q
+ * starts. */
+static void servers_starting_together_converge(void)
+{
+    tk_farm_conf_t c = conf_of(SEC(8), SEC(12), "race");
+    apr_int64_t q = 201;
+    apr_time_t f = tk_farm_freeze_time(&c, q);
+    tk_farm_state_t a, b;
+    tk_farm_plan_t plan;
+    tk_key_t store;
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    check_q(&c, &a, f - apr_time_from_msec(500), q, NULL, &plan);
+    CHECK(plan.generated == 1 && plan.nwrites == 0);
+    check_q(&c, &b, f - apr_time_from_msec(400), q, NULL, &plan);
+    CHECK(plan.generated == 1 && plan.nwrites == 0);
+    check_q(&c, &a, f + apr_time_from_msec(200), q, NULL, &plan);
+    CHECK(has_write(&plan, q) && plan.lost == 0); /* nothing was lost: never in the store */
+    check_q(&c, &b, f + apr_time_from_msec(300), q, NULL, &plan);
+    CHECK(has_write(&plan, q));
+    store = *tk_farm_held(&b, q); /* b's write lands last */
+    check_q(&c, &a, f + apr_time_from_msec(1200), q, &store, &plan);
+    CHECK(plan.adopted == 1 && plan.conflicts == 0);
+    check_q(&c, &b, f + apr_time_from_msec(1300), q, &store, &plan);
+    CHECK(same_name(tk_farm_held(&a, q), tk_farm_held(&b, q)));
+    /* once its period started, a key may have sealed tickets: it stays */
+    store = make_key(9, TK_KEY_80);
+    check_q(&c, &a, tk_farm_start(&c, q) + 1, q, &store, &plan);
+    CHECK(plan.conflicts == 1 && same_name(tk_farm_held(&a, q), tk_farm_held(&b, q)));
+    tk_farm_state_wipe(&a);
+    tk_farm_state_wipe(&b);
+}
+
 void farm_tests(void)
 {
+    RUN(servers_starting_together_converge);
     RUN(a_last_minute_write_is_read_before_the_freeze);
     RUN(periods_and_deadlines);
     RUN(configurations_are_checked);

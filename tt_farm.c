@@ -60,6 +60,10 @@ typedef struct {
     apr_uint64_t writes, failed_reads, refused, outages, conflicts;
     char sealing[TK_FINGERPRINT_LEN];
     char store[128];
+    /* Periods of keys made here and not read back from the store yet: the ring does not
+     * tell, and a new watcher or a restart takes its keys from the ring. */
+    unsigned int nunconfirmed;
+    apr_int64_t unconfirmed[TK_RING_MAX_KEYS];
 } tt_farm_status_t;
 
 typedef struct {
@@ -421,6 +425,10 @@ static void farm_check(tk_farm_state_t *state, tk_store_t *store, unsigned int s
                      "%u held, sealing with key %s",
                      plan.adopted, plan.generated, state->n,
                      sealing ? sealing->fingerprint : "(none)");
+    status->nunconfirmed = 0;
+    for (i = 0; i < state->n && i < TK_RING_MAX_KEYS; i++)
+        if (!state->held[i].confirmed)
+            status->unconfirmed[status->nunconfirmed++] = state->held[i].period;
     status->period = tk_farm_period_of(&farm->conf, now);
     status->keys = state->n;
     apr_cpystrn(status->sealing, sealing ? sealing->fingerprint : "", TK_FINGERPRINT_LEN);
@@ -429,6 +437,22 @@ static void farm_check(tk_farm_state_t *state, tk_store_t *store, unsigned int s
 }
 
 /* --- lifecycle ----------------------------------------------------------------------- */
+
+/* The keys in service as the state of a new process. */
+static void state_from_service(tk_farm_state_t *state, tk_store_t *store, unsigned int slot,
+                               tk_ring_t *ring)
+{
+    unsigned int i, j;
+
+    tk_farm_state_wipe(state);
+    if (tk_store_read(store, slot, ring) == APR_SUCCESS)
+        tk_farm_state_from_ring(&farm->conf, ring, state);
+    tk_ring_wipe(ring);
+    for (i = 0; i < state->n; i++)
+        for (j = 0; j < status->nunconfirmed && j < TK_RING_MAX_KEYS; j++)
+            if (state->held[i].period == status->unconfirmed[j])
+                state->held[i].confirmed = 0;
+}
 
 static tt_farm_status_t *status_memory(server_rec *s)
 {
@@ -502,9 +526,7 @@ int tt_farm_post_config(server_rec *s, apr_pool_t *pconf, apr_pool_t *ptemp, tk_
      * connections go with io: the watcher makes its own after the fork. */
     state = apr_pcalloc(ptemp, sizeof(*state));
     ring = tk_ring_create(ptemp);
-    if (tk_store_read(store, slot, ring) == APR_SUCCESS)
-        tk_farm_state_from_ring(&farm->conf, ring, state);
-    tk_ring_wipe(ring);
+    state_from_service(state, store, slot, ring);
     apr_pool_create(&io, ptemp);
     rv = farm->provider->init(farm->instance, SOCACHE_CNAME, NULL, s, io);
     if (rv != APR_SUCCESS) {
@@ -547,10 +569,7 @@ void tt_farm_tick(server_rec *s, tk_store_t *store, unsigned int slot, apr_pool_
             apr_pool_destroy(pool);
             return;
         }
-        tk_farm_state_wipe(&watcher_state);
-        if (tk_store_read(store, slot, &ring) == APR_SUCCESS)
-            tk_farm_state_from_ring(&farm->conf, &ring, &watcher_state);
-        tk_ring_wipe(&ring);
+        state_from_service(&watcher_state, store, slot, &ring);
         watcher_pid = getpid();
     }
     farm_check(&watcher_state, store, slot, ptemp, 0);

@@ -14,7 +14,6 @@ use Time::HiRes ();
 use TkTest;
 use TkFarm;
 
-my @versions = ([TkTest::TLS12, 'TLS 1.2'], [TkTest::TLS13, 'TLS 1.3']);
 my $period = 8;
 my $dir = TkTest::t_path('tmp', 'farm-redis');
 File::Path::remove_tree($dir);
@@ -29,58 +28,7 @@ my %common = (store => "redis:127.0.0.1:$redis->{port}", secret => $secret,
 my @farm = map { TkFarm::start_farm_server("farm-redis-$_", "127.0.0.$_", $port, %common) } 2 .. 4;
 
 my %ticket_names; # the key names (first 16 bytes) of every ticket a client got
-
-# Rounds of load: each takes a new session from one server (in turn) and offers it to
-# every other server, in both TLS versions, and offers a session some seconds old to
-# another server.  Returns (handshakes, failed, not resumed, distinct sealing keys seen).
-sub load {
-    my ($until, @servers) = @_;
-    my ($n, $failed, $not_resumed, %sealing) = (0, 0, 0);
-    my @old;
-    my $round = 0;
-    while (!$until->(\%sealing)) {
-        my $from = $servers[$round++ % @servers];
-        for my $v (@versions) {
-            my ($version, $vname) = @$v;
-            my $first = TkFarm::connect_farm($from, $version);
-            $n++;
-            if (($first->{status} // 0) != 200) {
-                $failed++;
-                diag "$vname, $from->{addr}: $first->{error}";
-                next;
-            }
-            next unless $first->{session};
-            $ticket_names{ substr($first->{ticket}, 0, 16) } = 1 if length($first->{ticket} // '') >= 16;
-            push @old, [time, $first->{session}, $from, $version];
-            for my $to (grep { $_ != $from } @servers) {
-                my $r = TkFarm::connect_farm($to, $version, $first->{session});
-                $n++;
-                if (($r->{status} // 0) != 200) { $failed++; diag "$vname: $r->{error}"; next }
-                unless ($r->{reused}) {
-                    $not_resumed++;
-                    diag "$vname: a ticket of $from->{addr} did not resume on $to->{addr}";
-                }
-            }
-        }
-        # a session 5 to 20 s old (younger than the 30 s session timeout), to another server
-        @old = grep { time - $_->[0] <= 20 } @old;
-        if (my ($old) = grep { time - $_->[0] >= 5 } @old) {
-            my ($when, $session, $from, $version) = @$old;
-            my ($to) = grep { $_ != $from } @servers;
-            my $r = TkFarm::connect_farm($to, $version, $session);
-            $n++;
-            if (($r->{status} // 0) != 200) { $failed++; diag "old: $r->{error}" }
-            elsif (!$r->{reused}) {
-                $not_resumed++;
-                diag "a ticket ${\ (time - $when)} s old of $from->{addr} did not resume on $to->{addr}";
-            }
-        }
-        my $st = TkFarm::status($servers[0]);
-        $sealing{ $st->{TLSTicketStoreSealingKey} } = 1 if $st->{TLSTicketStoreSealingKey};
-        Time::HiRes::sleep(0.1);
-    }
-    return ($n, $failed, $not_resumed, scalar keys %sealing);
-}
+sub load { TkFarm::load(\%ticket_names, @_) }
 
 plan tests => 27;
 

@@ -173,4 +173,57 @@ sub wait_converged {
     return $fp;
 }
 
+# Client load across the farm, in rounds: each takes a new session from one server (in
+# turn) and offers it to every other server, in TLS 1.2 and 1.3, and offers a session 5 to
+# 20 s old (younger than the tests' 30 s session timeout) to another server.  Runs until
+# $until->(\%sealing) (the sealing keys the first server reported so far) is true; notes
+# the key name of each ticket in %$names.  Returns (handshakes, failed, not resumed,
+# distinct sealing keys seen).
+sub load {
+    my ($names, $until, @servers) = @_;
+    my ($n, $failed, $not_resumed, %sealing) = (0, 0, 0);
+    my (@old, $round);
+    my $note = sub { Test::More::diag($_[0]) };
+    while (!$until->(\%sealing)) {
+        my $from = $servers[$round++ % @servers];
+        for my $version (TkTest::TLS12, TkTest::TLS13) {
+            my $first = connect_farm($from, $version);
+            $n++;
+            if (($first->{status} // 0) != 200) {
+                $failed++;
+                $note->("$from->{addr}: $first->{error}");
+                next;
+            }
+            next unless $first->{session};
+            $names->{ substr($first->{ticket}, 0, 16) } = 1 if length($first->{ticket} // '') >= 16;
+            push @old, [time, $first->{session}, $from, $version];
+            for my $to (grep { $_ != $from } @servers) {
+                my $r = connect_farm($to, $version, $first->{session});
+                $n++;
+                if (($r->{status} // 0) != 200) { $failed++; $note->("$to->{addr}: $r->{error}"); next }
+                unless ($r->{reused}) {
+                    $not_resumed++;
+                    $note->("a ticket of $from->{addr} did not resume on $to->{addr} ($version)");
+                }
+            }
+        }
+        @old = grep { time - $_->[0] <= 20 } @old;
+        if (my ($old) = grep { time - $_->[0] >= 5 } @old) {
+            my ($when, $session, $from, $version) = @$old;
+            my ($to) = grep { $_ != $from } @servers;
+            my $r = connect_farm($to, $version, $session);
+            $n++;
+            if (($r->{status} // 0) != 200) { $failed++; $note->("$to->{addr}: $r->{error}") }
+            elsif (!$r->{reused}) {
+                $not_resumed++;
+                $note->("a ticket ${\ (time - $when)} s old of $from->{addr} did not resume on $to->{addr}");
+            }
+        }
+        my $st = status($servers[0]);
+        $sealing{ $st->{TLSTicketStoreSealingKey} } = 1 if $st->{TLSTicketStoreSealingKey};
+        Time::HiRes::sleep(0.1);
+    }
+    return ($n, $failed, $not_resumed, scalar keys %sealing);
+}
+
 1;

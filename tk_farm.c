@@ -170,24 +170,28 @@ apr_status_t tk_farm_secret_read(apr_pool_t *p, const char *path, tk_farm_secret
 
 /* --- entries ------------------------------------------------------------------------- */
 
-/* The associated data: label, version, name space and period, so that an entry opens only
- * where and when it was written. */
+/* The associated data: label, version, name space, period length and period index, so
+ * that an entry opens only where and when it was written (servers configured with other
+ * period lengths would otherwise take each other's keys for other times). */
 static apr_size_t make_aad(const tk_farm_conf_t *conf, apr_int64_t q, unsigned char *aad,
                            apr_size_t size)
 {
     apr_size_t n = 0, name_len = strlen(conf->name);
-    apr_uint64_t uq = (apr_uint64_t)q;
-    int i;
+    apr_uint64_t words[2];
+    int i, w;
 
-    if (sizeof(AAD_LABEL) + 1 + name_len + 1 + 8 > size)
+    if (sizeof(AAD_LABEL) + 1 + name_len + 1 + 16 > size)
         return 0;
     memcpy(aad, AAD_LABEL, sizeof(AAD_LABEL)); /* with its NUL */
     n = sizeof(AAD_LABEL);
     aad[n++] = TK_FARM_VERSION;
     memcpy(aad + n, conf->name, name_len + 1);
     n += name_len + 1;
-    for (i = 7; i >= 0; i--)
-        aad[n++] = (unsigned char)(uq >> (8 * i));
+    words[0] = (apr_uint64_t)conf->period;
+    words[1] = (apr_uint64_t)q;
+    for (w = 0; w < 2; w++)
+        for (i = 7; i >= 0; i--)
+            aad[n++] = (unsigned char)(words[w] >> (8 * i));
     return n;
 }
 
@@ -202,7 +206,7 @@ apr_status_t tk_farm_seal(const tk_farm_secret_t *secret, const tk_farm_conf_t *
                           apr_int64_t q, const tk_key_t *key,
                           unsigned char out[TK_FARM_ENTRY_LEN])
 {
-    unsigned char aad[sizeof(AAD_LABEL) + TK_FARM_NAME_MAX + 16], plain[TK_FARM_KEY_LEN];
+    unsigned char aad[sizeof(AAD_LABEL) + TK_FARM_NAME_MAX + 24], plain[TK_FARM_KEY_LEN];
     unsigned char *nonce = out + 1, *ct = out + 1 + TK_FARM_NONCE_LEN;
     apr_size_t aad_len = make_aad(conf, q, aad, sizeof(aad));
     EVP_CIPHER_CTX *ctx;
@@ -231,7 +235,7 @@ apr_status_t tk_farm_open(const tk_farm_secret_t *secret, const tk_farm_conf_t *
                           apr_int64_t q, const unsigned char *in, apr_size_t len, tk_key_t *key,
                           const char **why)
 {
-    unsigned char aad[sizeof(AAD_LABEL) + TK_FARM_NAME_MAX + 16], plain[TK_FARM_KEY_LEN];
+    unsigned char aad[sizeof(AAD_LABEL) + TK_FARM_NAME_MAX + 24], plain[TK_FARM_KEY_LEN];
     const unsigned char *nonce = in + 1, *ct = in + 1 + TK_FARM_NONCE_LEN;
     apr_size_t aad_len = make_aad(conf, q, aad, sizeof(aad));
     EVP_CIPHER_CTX *ctx;

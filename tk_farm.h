@@ -137,8 +137,8 @@ apr_status_t tk_farm_seal(const tk_farm_secret_t *secret, const tk_farm_conf_t *
                           unsigned char out[TK_FARM_ENTRY_LEN]);
 
 /* Opens the entry of period q into *key (an 80-byte key).  APR_EINVAL with *why (no
- * key byte) when it is not a genuine entry of this name space and period for this
- * secret; *key is then wiped. */
+ * key byte) when it is not a genuine entry of this name space, period length and period
+ * for this secret; *key is then wiped. */
 apr_status_t tk_farm_open(const tk_farm_secret_t *secret, const tk_farm_conf_t *conf,
                           apr_int64_t q, const unsigned char *in, apr_size_t len, tk_key_t *key,
                           const char **why);

@@ -20,7 +20,7 @@ File::Path::make_path($dir);
 my $secret = "$dir/farm.secret";
 TkFarm::write_secret($secret);
 
-plan tests => 7;
+plan tests => 10;
 
 my $redis = TkFarm::start_redis();
 my $port = TkTest::free_port();
@@ -50,6 +50,17 @@ is $not_resumed, 0, 'no ticket was refused by another server';
 ok defined TkFarm::wait_converged(20, @farm), 'the servers seal with one key';
 my $adopted = grep { TkTest::read_file($_->{error_log}) =~ /[1-9] key\(s\) taken from the store, 0 made here/ } @farm;
 is $adopted, 3, 'every server took keys from the store, raced ones included';
+
+# A graceful restart of one server keeps the farm's keys (they carry over in its shared
+# memory) and the sharing.
+my $sealed = TkFarm::connect_farm($farm[1], TkTest::TLS13);
+TkTest::graceful_restart(pid_file => $farm[0]{pid_file}, error_log => $farm[0]{error_log});
+my $r = TkFarm::connect_farm($farm[0], TkTest::TLS13, $sealed->{session});
+ok $r->{reused}, 'after a graceful restart, a server resumes the tickets of another at once';
+my $own = TkFarm::connect_farm($farm[0], TkTest::TLS12);
+$r = TkFarm::connect_farm($farm[2], TkTest::TLS12, $own->{session});
+ok $r->{reused}, '... and its new tickets resume on the others';
+ok defined TkFarm::wait_converged(20, @farm), '... and it seals with the farm\'s key';
 
 TkTest::stop_server($_) for @farm;
 TkFarm::stop_daemon($redis);

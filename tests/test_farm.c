@@ -99,6 +99,10 @@ static void entries_open_only_where_and_when_sealed(void)
     CHECK(tk_farm_open(secret_of(7), &other, 42, entry, sizeof(entry), &out, &why) ==
           APR_EINVAL);
     CHECK(tk_farm_open(secret_of(8), &c, 42, entry, sizeof(entry), &out, &why) == APR_EINVAL);
+    other = c;
+    other.period = SEC(1800); /* a server with another period length */
+    CHECK(tk_farm_open(secret_of(7), &other, 42, entry, sizeof(entry), &out, &why) ==
+          APR_EINVAL);
     /* any byte changed */
     for (i = 0; i < sizeof(entry); i++) {
         memcpy(again, entry, sizeof(entry));

@@ -26,7 +26,7 @@ BINDIR   ?= $(PREFIX)/bin
 TOOL      = $(BUILD)/tls-ticket-keys
 
 .PHONY: all deps install test unit-test httpd-test demo bench clean format fuzz test-asan \
-        asan-build rotation-load
+        asan-build rotation-load farm-load
 
 all: mod_tls_tickets.la mod_sni_vhost.la $(TOOL) $(BUILD)/tls-bench
 
@@ -102,6 +102,12 @@ bench:
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh
+
+# Three instances share keys through Redis, then through one key file, under client load
+# that moves every session to another instance (BENCHMARKS.md).
+farm-load: deps
+	$(MAKE) all
+	bench/farm_load.pl
 
 # Clients resume without pause while the key file is rotated 20 times (BENCHMARKS.md).
 rotation-load: deps

@@ -304,8 +304,10 @@ unsigned int tk_farm_to_read(const tk_farm_conf_t *conf, const tk_farm_state_t *
     apr_int64_t p = tk_farm_period_of(conf, now), q;
     unsigned int n = 0;
 
+    (void)state; /* held or not, an old key still opening is read: one the store lost
+                  * (or never had: made during an outage) is written back for joiners */
     for (q = p - old_periods(conf); q < p && n < TK_FARM_MAX_READS; q++)
-        if (tk_farm_end_of_use(conf, q) > now && held_index(state, q) < 0)
+        if (tk_farm_end_of_use(conf, q) > now)
             periods[n++] = q;
     for (q = p; q <= p + 2 && n < TK_FARM_MAX_READS; q++)
         periods[n++] = q;
@@ -392,7 +394,7 @@ apr_status_t tk_farm_step(const tk_farm_conf_t *conf, tk_farm_state_t *state, ap
             }
             continue;
         }
-        if (q < p)
+        if (q < p && h < 0)
             continue; /* an old key nobody can give: no ticket of ours needs it */
         if (h < 0) {
             if (tk_key_generate(&fresh, TK_KEY_80) != APR_SUCCESS) {

@@ -145,8 +145,8 @@ apr_status_t tk_farm_open(const tk_farm_secret_t *secret, const tk_farm_conf_t *
 
 /* --- one check ----------------------------------------------------------------------- */
 
-/* The periods to read at time now: every period from the current one to two ahead, and
- * any older one still opening whose key this server lacks.  Returns how many. */
+/* The periods to read at time now: every period whose key still opens, from the oldest
+ * to two ahead of the current one.  Returns how many. */
 unsigned int tk_farm_to_read(const tk_farm_conf_t *conf, const tk_farm_state_t *state,
                              apr_time_t now, apr_int64_t periods[TK_FARM_MAX_READS]);
 

@@ -255,6 +255,17 @@ static void a_check_follows_the_rules(void)
     t = tk_farm_end_of_use(&c, 10);
     CHECK(tk_farm_step(&c, &state, t, NULL, 0, &plan) == APR_SUCCESS);
     CHECK(plan.dropped == 1 && tk_farm_held(&state, 10) == NULL);
+    /* an old key still opening that the store lacks (lost, or made during an outage) is
+     * written back, for servers that join */
+    t = SEC(80) * 12 + SEC(1);
+    CHECK(tk_farm_to_read(&c, &state, t, periods) == 4 && periods[0] == 11);
+    reads[0] = result(11, TK_FARM_MISSING);
+    CHECK(tk_farm_step(&c, &state, t, reads, 1, &plan) == APR_SUCCESS);
+    CHECK(has_write(&plan, 11) && plan.generated == 0);
+    reads[0] = result(10, TK_FARM_MISSING); /* dropped: no longer opens */
+    CHECK(tk_farm_step(&c, &state, t, reads, 1, &plan) == APR_SUCCESS);
+    CHECK(plan.nwrites == 0 && plan.generated == 0);
+
     tk_farm_state_wipe(&state);
 }
 

@@ -223,10 +223,20 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     return OK;
 }
 
+/* The children never talk to the store: the farm secret leaves their memory (the parent
+ * and the watcher keep it). */
+static void child_init(apr_pool_t *p, server_rec *s)
+{
+    (void)p, (void)s;
+    if (farm && farm->secret)
+        OPENSSL_cleanse(farm->secret->bytes, sizeof(farm->secret->bytes));
+}
+
 void tt_farm_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 void tt_farm_note_session_timeout(long seconds)

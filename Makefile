@@ -91,11 +91,11 @@ test: deps
 	$(MAKE) unit-test httpd-test
 
 # `make bench QUICK=1`: the short run (under 5 minutes); `make bench`: the full one.
-# They need nginx (a contender), python3 (the harness), valgrind and strace (instruction
+# They need nginx (a contender), python3 (the harness), redis-server (the farm part), valgrind and strace (instruction
 # and system-call counts);
 # results go to bench/results/, BENCHMARKS.md explains them.
 bench:
-	@scripts/install-deps.sh nginx python3 valgrind strace
+	@scripts/install-deps.sh nginx python3 valgrind strace redis-server
 	$(MAKE) all
 	bench/run.py $(if $(filter-out 0,$(QUICK)),--quick)
 

@@ -125,6 +125,15 @@ for my $rep (1 .. $reps) {
     }
 }
 my $rotations = TkTest::status_auto($status)->{TLSTicketStorePeriod} - $first;
+# What the servers counted: tickets sealed, resumed with the sealing key, renewed (opened
+# with an older key, so a fresh ticket followed).
+my %counted;
+for my $what (@order) {
+    for my $srv (@{ $farms{$what} }) {
+        my $st = TkTest::status_auto($srv->{port2});
+        $counted{$what}{$_} += $st->{"TLSTickets$_"} // 0 for qw(Sealed Resumed Renewed);
+    }
+}
 TkTest::stop_server($_) for map { @$_ } values %farms;
 TkFarm::stop_daemon($redis);
 my @results = map { [$_, $sum{$_}[0], $_ eq $order[0] ? $rotations : 0, @{ $sum{$_} }[1 .. 4]] } @order;
@@ -138,6 +147,8 @@ for my $r (@results) {
          . "%d of %d offered tickets resumed on another instance (%.2f %%)\n",
         $what, $n, $took, $n / $took, $failed, $rot, $resumed, $offered,
         $offered ? 100 * $resumed / $offered : 0;
+    printf "  %-14s servers counted %d tickets sealed, %d resumed, %d renewed\n", '',
+        map { $counted{$what}{$_} } qw(Sealed Resumed Renewed);
     $bad = 1 if $failed || $resumed != $offered;
 }
 printf "  rate, store against key file: %.3f\n",

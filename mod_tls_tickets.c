@@ -70,8 +70,8 @@ typedef struct {
     int exposed;                         /* readable or writable by group or others */
     int owner_known;                     /* owner holds the file's owner */
     apr_uid_t owner;
-    const char *kept_because; /* why the keys in service were kept, or NULL */
-    unsigned int slot;        /* in the store */
+    const char *kept_because;            /* why the keys in service were kept, or NULL */
+    unsigned int slot;                   /* in the store */
 } tk_key_file;
 
 typedef struct {

@@ -22,7 +22,7 @@
  * store had lost q) holds a key of its own that nobody else knows: it writes it if the
  * store still lacks q, and gives it up for the store's until start(q), so that servers
  * starting together also converge.
- * See "Farms" in the README for the proof and the limits.
+ * See "A farm: keys shared through Redis or memcached" in the README.
  */
 #ifndef TK_FARM_H
 #define TK_FARM_H

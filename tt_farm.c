@@ -1,6 +1,6 @@
 /*
  * mod_tls_tickets: a farm's ticket keys through a shared store (see tt_farm.h, tk_farm.h
- * and "Farms" in the README).
+ * and "A farm: keys shared through Redis or memcached" in the README).
  */
 #include <signal.h>
 #include <unistd.h>

@@ -13,8 +13,10 @@ VERSION   = $(shell sed -n 's/^\#define TK_VERSION "\(.*\)"/\1/p' src/version.h)
 # The cores (APR and OpenSSL only, no httpd) and the httpd glue of each module.
 TK_CORE   = $(addprefix src/,tk_ring.c tk_keyfile.c tk_ticket.c tk_store.c tk_watch.c)
 TK_HDRS   = $(TK_CORE:.c=.h) src/ssl_hooks.h src/version.h
-TT_GLUE   = $(addprefix src/,mod_tls_tickets.c tt_config.c tt_keys.c tt_watcher.c tt_status.c)
-TT_HDRS   = src/tt_private.h
+TT_GLUE   = $(addprefix src/,mod_tls_tickets.c tt_config.c tt_keys.c tt_watcher.c tt_status.c tt_farm.c)
+TT_HDRS   = src/tt_private.h src/tt_farm.h
+# The farm's key store: only mod_tls_tickets (and the unit tests) need it.
+TK_FARM   = src/tk_farm.c
 SNI_CORE  = $(addprefix src/,sni_name.c sni_index.c sni_route.c)
 SNI_HDRS  = $(SNI_CORE:.c=.h) src/ssl_hooks.h src/version.h
 # mod_sni_vhost serves mod_ssl's SSLSessionTicketKeyFile with the tk_* core
@@ -40,17 +42,17 @@ TOOL      = $(BUILD)/tls-ticket-keys
 MODULES   = $(BUILD)/mod_tls_tickets.so $(BUILD)/mod_sni_vhost.so
 
 .PHONY: all deps install test unit-test httpd-test demo bench clean format fuzz test-asan \
-        asan-build rotation-load deb test-deb
+        asan-build rotation-load farm-load deb test-deb
 
 all: $(MODULES) $(TOOL) $(BUILD)/tls-bench
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh redis-server memcached
 
 # The rules of both modules in a build directory: $(BUILD), and $(ASAN_DIR) below.
 # mod_sni_vhost's own copy of the tk_* core stays its own (see the map).
 define module_rules
-$(1)/mod_tls_tickets.so: $$(TT_GLUE) $$(TT_HDRS) $$(TK_CORE) $$(TK_HDRS) | $(1)
+$(1)/mod_tls_tickets.so: $$(TT_GLUE) $$(TT_HDRS) $$(TK_CORE) $$(TK_FARM) $$(TK_FARM:.c=.h) $$(TK_HDRS) | $(1)
 	@echo "  CC      $$@"; $$(MOD_LINK)
 $(1)/mod_sni_vhost.so: MOD_LDFLAGS += -Wl,--version-script=src/mod_sni_vhost.map
 $(1)/mod_sni_vhost.so: src/mod_sni_vhost.map $$(SV_GLUE) $$(SV_HDRS) $$(SNI_CORE) $$(SNI_HDRS) \
@@ -71,11 +73,11 @@ $(TOOL): tools/tls_ticket_keys.c $(TK_CORE) $(TK_HDRS) | $(BUILD)
 
 UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ring.c tests/test_store.c \
             tests/test_watch.c tests/test_ticket.c tests/test_sni.c \
-            tests/test_route.c
+            tests/test_route.c tests/test_farm.c
 
-$(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_HDRS) $(SNI_CORE) \
+$(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_FARM) $(TK_HDRS) $(SNI_CORE) \
                      $(SNI_HDRS) | $(BUILD)
-	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(APR_LIBS) -lssl -lcrypto
+	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(TK_FARM) $(APR_LIBS) -lssl -lcrypto
 
 BENCH_SRC = bench/tls-bench.c bench/tb_run.c bench/tb_stats.c
 BENCH_HDRS = bench/tb_run.h bench/tb_stats.h
@@ -104,17 +106,23 @@ test: deps
 	$(MAKE) unit-test httpd-test
 
 # `make bench QUICK=1`: the short run (under 5 minutes); `make bench`: the full one.
-# They need nginx (a contender), python3 (the harness), valgrind and strace (instruction
-# and system-call counts);
+# They need nginx (a contender), python3 (the harness), redis-server (the farm part),
+# valgrind and strace (instruction and system-call counts);
 # results go to bench/results/, BENCHMARKS.md explains them.
 bench:
-	@scripts/install-deps.sh nginx python3 valgrind strace
+	@scripts/install-deps.sh nginx python3 valgrind strace redis-server
 	$(MAKE) all
 	bench/run.py $(if $(filter-out 0,$(QUICK)),--quick)
 
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh
+
+# Three instances share keys through Redis, then through one key file, under client load
+# that moves every session to another instance (BENCHMARKS.md).
+farm-load: deps
+	$(MAKE) all
+	bench/farm_load.pl
 
 # Clients resume without pause while the key file is rotated 20 times (BENCHMARKS.md).
 rotation-load: deps
@@ -176,9 +184,9 @@ ASAN_REPORTS = $(CURDIR)/$(ASAN_DIR)/reports
 $(ASAN_DIR)/mod_tls_tickets.so $(ASAN_DIR)/mod_sni_vhost.so: MOD_EXTRA = $(ASAN_CFLAGS)
 $(ASAN_DIR)/mod_tls_tickets.so $(ASAN_DIR)/mod_sni_vhost.so: MOD_LDFLAGS += -lasan -lubsan
 $(eval $(call module_rules,$(ASAN_DIR)))
-$(ASAN_DIR)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_HDRS) $(SNI_CORE) \
+$(ASAN_DIR)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_FARM) $(TK_HDRS) $(SNI_CORE) \
                         $(SNI_HDRS) | $(ASAN_DIR)
-	$(CC) $(UNIT_CFLAGS) $(ASAN_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(APR_LIBS) \
+	$(CC) $(UNIT_CFLAGS) $(ASAN_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(TK_FARM) $(APR_LIBS) \
 	    -lssl -lcrypto
 $(ASAN_DIR):
 	mkdir -p $@

@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import pwd
+import re
 import shutil
 import signal
 import ssl
@@ -36,7 +37,7 @@ PROFILES = {
                   reps=3, duration=1.0, warmup=0.3, sni_counts=[5000], memory_sessions=5000,
                   callgrind_counts=(50, 250),
                   callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module")),
-    "full": dict(parts="handshakes,single_use,sni,memory,reload,instructions,syscalls",
+    "full": dict(parts="handshakes,single_use,sni,memory,reload,instructions,syscalls,farm",
                  reps=5, duration=5.0, warmup=1.0, sni_counts=[1, 100, 1000, 5000],
                  memory_sessions=100000, callgrind_counts=(100, 600),
                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module",
@@ -644,6 +645,38 @@ def part_syscalls(material, warnings):
     return out, None
 
 
+# --- part 8: a farm through a shared key store ------------------------------------------
+
+FARM_LINE = re.compile(r"^\s+(store \(Redis\)|one key file)\s+(\d+) handshakes in ([\d.]+) s "
+                       r"\(\d+/s\), (\d+) failed, (\d+) rotations; (\d+) of (\d+) offered")
+
+
+def part_farm(profile):
+    """bench/farm_load.pl (make farm-load): three instances sharing keys through Redis
+    against three reading one key file, every session offered to another instance: the
+    share of offered tickets resumed across instances (target 100 %) and the rate ratio."""
+    if shutil.which("redis-server") is None:
+        return None, "redis-server is not installed"
+    env = dict(os.environ, SLICE="6", REPS="7" if profile is PROFILES["full"] else "3")
+    out = subprocess.run([str(bl.TOP / "bench" / "farm_load.pl")], capture_output=True,
+                         text=True, env=env).stdout
+    farms = {}
+    for line in out.splitlines():
+        m = FARM_LINE.match(line)
+        if m:
+            n, took, failed, rot, resumed, offered = (int(m[2]), float(m[3]), int(m[4]),
+                                                      int(m[5]), int(m[6]), int(m[7]))
+            farms["store" if m[1].startswith("store") else "key_file"] = dict(
+                handshakes=n, seconds=took, rate=round(n / took, 1), failed=failed,
+                rotations=rot, offered=offered, resumed=resumed,
+                resumed_share=round(resumed / offered, 5) if offered else None)
+    if len(farms) != 2:
+        return None, "farm_load.pl gave no result: " + out[-300:]
+    farms["store_vs_key_file_rate"] = ratio(farms["store"]["rate"], farms["key_file"]["rate"])
+    say(f"farm: {farms}")
+    return farms, None
+
+
 # --- report -----------------------------------------------------------------------------
 
 
@@ -803,6 +836,10 @@ def main():
         result["syscalls"], err = part_syscalls(material, warnings)
         if err:
             result["part_errors"]["syscalls"] = err
+    if "farm" in parts:
+        result["farm"], err = part_farm(profile)
+        if err:
+            result["part_errors"]["farm"] = err
     result["warnings"] = warnings
     result["elapsed_s"] = round(time.monotonic() - began, 1)
     result["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]

@@ -27,6 +27,7 @@
 
 #include "mod_status.h"
 #include "ssl_hooks.h"
+#include "tt_farm.h"
 #include "tt_private.h"
 #include "version.h"
 
@@ -103,8 +104,10 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
     b->store = tt_retained->store;
     b->slot = conf->key_file ? conf->key_file->slot : TT_AUTO_SLOT;
     b->vhost = &conf->vhost_id;
-    if (b->slot == TT_AUTO_SLOT)
+    if (b->slot == TT_AUTO_SLOT) {
         tt_auto_keys_used = 1;
+        tt_farm_note_session_timeout(SSL_CTX_get_timeout(ctx));
+    }
     /* Installed on every vhost's context, because the callbacks that run are those of
      * the default vhost's context, whatever vhost SNI selects. */
     if (SSL_CTX_set_ex_data(ctx, ctx_index, b) != 1 ||
@@ -196,6 +199,10 @@ static int start_watching(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
      * the watcher and every child would inherit and keep after the file changes. */
     for (hi = apr_hash_first(ptemp, files); hi; hi = apr_hash_next(hi))
         tk_ring_wipe(((tt_key_file_t *)apr_hash_this_val(hi))->ring);
+    /* A farm's store: read once here, before any child serves, then by the watcher. */
+    if (tt_farm_post_config(s, pconf, ptemp, tt_retained->store, TT_AUTO_SLOT,
+                            tt_check_interval(tt_conf_of(s))) != OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
     tt_watcher_start(pconf, ptemp, s);
     return OK;
 }
@@ -204,7 +211,6 @@ static void register_hooks(apr_pool_t *p)
 {
     static const char *const ssl[] = {"mod_ssl.c", NULL};
 
-    (void)p;
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(put_keys_in_service, NULL, ssl, APR_HOOK_MIDDLE);
     ap_hook_post_config(start_watching, ssl, NULL, APR_HOOK_MIDDLE);
@@ -214,6 +220,7 @@ static void register_hooks(apr_pool_t *p)
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, tt_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
+    tt_farm_register_hooks(p);
 }
 
 module AP_MODULE_DECLARE_DATA tls_tickets_module = {

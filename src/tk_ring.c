@@ -7,10 +7,6 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-/* Writes the fingerprint of a key name (first 4 bytes of its SHA-256, in hex).  It
- * identifies a key in logs without revealing any secret. */
-static void key_fingerprint(const unsigned char *name, char out[TK_FINGERPRINT_LEN]);
-
 unsigned int tk_key_secret_len(tk_key_size_e size)
 {
     return size == TK_KEY_80 ? 32 : 16;
@@ -51,7 +47,7 @@ apr_status_t tk_ring_add(tk_ring_t *ring, const tk_key_t *key)
     if (ring->nkeys >= TK_RING_MAX_KEYS)
         return APR_ENOSPC;
     ring->keys[ring->nkeys] = *key;
-    key_fingerprint(key->name, ring->keys[ring->nkeys].fingerprint);
+    tk_key_set_fingerprint(&ring->keys[ring->nkeys]);
     ring->nkeys++;
     return APR_SUCCESS;
 }
@@ -68,7 +64,7 @@ apr_status_t tk_key_generate(tk_key_t *key, tk_key_size_e size)
         OPENSSL_cleanse(key, sizeof(*key));
         return APR_EGENERAL;
     }
-    key_fingerprint(key->name, key->fingerprint);
+    tk_key_set_fingerprint(key);
     return APR_SUCCESS;
 }
 
@@ -186,13 +182,15 @@ apr_status_t tk_ring_auto_rotate(tk_ring_t *ring, apr_time_t now, apr_interval_t
     return APR_SUCCESS;
 }
 
-static void key_fingerprint(const unsigned char *name, char out[TK_FINGERPRINT_LEN])
+void tk_key_set_fingerprint(tk_key_t *key)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char digest[EVP_MAX_MD_SIZE];
+    char *out = key->fingerprint;
     unsigned int len = 0, i;
 
-    if (EVP_Digest(name, TK_KEY_NAME_LEN, digest, &len, EVP_sha256(), NULL) != 1 || len < 4)
+    if (EVP_Digest(key->name, TK_KEY_NAME_LEN, digest, &len, EVP_sha256(), NULL) != 1 ||
+        len < 4)
         memset(digest, 0, 4);
     for (i = 0; i < 4; i++) {
         out[2 * i] = hex[digest[i] >> 4];

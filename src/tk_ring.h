@@ -74,6 +74,11 @@ tk_ring_t *tk_ring_create(apr_pool_t *p);
  * already holds TK_RING_MAX_KEYS. */
 apr_status_t tk_ring_add(tk_ring_t *ring, const tk_key_t *key);
 
+/* Sets key's fingerprint from its name (the first 4 bytes of the name's SHA-256, in hex):
+ * it identifies a key in logs without revealing any secret.  For a key made outside a
+ * ring (tk_ring_add() and tk_key_generate() set it themselves). */
+void tk_key_set_fingerprint(tk_key_t *key);
+
 /* Makes a random key of the given size, with no validity window.  Returns
  * APR_EGENERAL when the random generator fails. */
 apr_status_t tk_key_generate(tk_key_t *key, tk_key_size_e size);

@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "tt_farm.h"
 #include "tt_private.h"
 
 APLOG_USE_MODULE(tls_tickets);
@@ -205,5 +206,6 @@ const command_rec tt_commands[] = {
     AP_INIT_TAKE1("SSLTicketKeyAutoRotate", set_auto_rotate, NULL, RSRC_CONF,
                   "Seconds between two rotations of the automatic keys of vhosts without a "
                   "key file (default 43200), or off"),
+    TT_FARM_COMMANDS,
     {NULL},
 };

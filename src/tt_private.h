@@ -7,6 +7,9 @@
  *     tt_watcher.c         the watcher process: key-file changes and rotations, live
  *     tt_status.c          the server-status section
  *       tt_config.c        directives, per-server configuration, key files as read
+ *         tt_farm.c        a farm's key store (SSLTicketKeyStore): its directives, the
+ *                          store's I/O (parent at start, then the watcher), its status;
+ *                          it puts keys in the automatic keys' slot (see tt_farm.h)
  *         tt_keys.c        the keys in service: a new store per configuration, what
  *                          carries over a restart; the state kept across restarts
  *           tk_*.c         the core (APR and OpenSSL only)
@@ -93,6 +96,12 @@ void tt_report_key_file(const tt_key_file_t *file, server_rec *s);
 static inline apr_interval_time_t tt_auto_rotate_period(const tt_server_conf_t *conf)
 {
     return conf->auto_rotate ? conf->auto_rotate : TT_DEFAULT_AUTO_ROTATE;
+}
+
+/* The period of the key files' checks (and of a farm store's reads). */
+static inline apr_interval_time_t tt_check_interval(const tt_server_conf_t *conf)
+{
+    return conf->check_interval ? conf->check_interval : TT_DEFAULT_CHECK_INTERVAL;
 }
 
 /* --- tt_keys.c --- */

@@ -7,6 +7,7 @@
 #include <http_protocol.h>
 
 #include "mod_status.h"
+#include "tt_farm.h"
 #include "tt_private.h"
 
 static void status_keys(request_rec *r, const tk_ring_t *ring, apr_time_t now)
@@ -88,5 +89,6 @@ int tt_status_hook(request_rec *r, int flags)
         ap_rprintf(r, "; oldest sealing key %" APR_TIME_T_FMT " s.</p>\n",
                    apr_time_sec(oldest));
     }
+    tt_farm_status(r, flags);
     return OK;
 }

@@ -22,6 +22,7 @@
 #include <apr_thread_proc.h>
 
 #include "tk_watch.h"
+#include "tt_farm.h"
 #include "tt_private.h"
 
 APLOG_USE_MODULE(tls_tickets);
@@ -135,6 +136,7 @@ static void watcher_tick(tt_watcher_t *w, apr_pool_t *p, pid_t parent, tk_ring_t
                      "opens for one more period",
                      tk_ring_key(ring, 0)->fingerprint);
     }
+    tt_farm_tick(w->s, w->store, TT_AUTO_SLOT, p);
     tk_ring_wipe(ring);
 }
 
@@ -227,8 +229,9 @@ void tt_watcher_start(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     w->s = s;
     w->store = tt_retained->store;
     w->reload = conf->reload == TT_RELOAD_UNSET ? TT_RELOAD_LIVE : conf->reload;
-    w->interval = conf->check_interval ? conf->check_interval : TT_DEFAULT_CHECK_INTERVAL;
-    w->auto_rotate = tt_auto_keys_used ? tt_auto_rotate_period(conf) : -1;
+    w->interval = tt_check_interval(conf);
+    /* A farm store's keys rotate by period, not by themselves. */
+    w->auto_rotate = tt_auto_keys_used && !tt_farm_active() ? tt_auto_rotate_period(conf) : -1;
     w->files = apr_array_make(pconf, (int)apr_hash_count(files), sizeof(tt_watched_slot_t));
     for (hi = apr_hash_first(ptemp, files); hi; hi = apr_hash_next(hi)) {
         const tt_key_file_t *file = apr_hash_this_val(hi);
@@ -243,6 +246,7 @@ void tt_watcher_start(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
             memcpy(f->file.in_service, file->digest, TK_DIGEST_LEN);
         f->slot = file->slot;
     }
-    if ((w->reload != TT_RELOAD_OFF && w->files->nelts > 0) || w->auto_rotate > 0)
+    if ((w->reload != TT_RELOAD_OFF && w->files->nelts > 0) || w->auto_rotate > 0 ||
+        tt_farm_active())
         start_watcher(w, pconf);
 }

@@ -50,5 +50,6 @@ void watch_tests(void);
 void ticket_tests(void);
 void sni_tests(void);
 void route_tests(void);
+void farm_tests(void);
 
 #endif

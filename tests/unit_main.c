@@ -58,6 +58,7 @@ int main(void)
     ticket_tests();
     sni_tests();
     route_tests();
+    farm_tests();
     printf("1..%d\n# %d tests, %d checks, %d tests failed\n", tests_run, tests_run, unit_checks,
            tests_failed);
     nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);

@@ -20,8 +20,8 @@ TK_FARM   = src/tk_farm.c
 SNI_CORE  = $(addprefix src/,sni_name.c sni_index.c sni_route.c)
 SNI_HDRS  = $(SNI_CORE:.c=.h) src/ssl_hooks.h src/version.h
 # mod_sni_vhost serves mod_ssl's SSLSessionTicketKeyFile with the tk_* core
-SV_GLUE   = src/mod_sni_vhost.c src/sv_tickets.c src/sv_route.c
-SV_HDRS   = src/sv_tickets.h src/sv_route.h
+SV_GLUE   = src/mod_sni_vhost.c src/sv_tickets.c src/sv_route.c src/sv_address.c
+SV_HDRS   = src/sv_tickets.h src/sv_route.h src/sv_address.h
 
 APR_CFLAGS = $(shell apr-1-config --includes --cppflags 2>/dev/null) \
              $(shell apu-1-config --includes 2>/dev/null)

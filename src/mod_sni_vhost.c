@@ -36,6 +36,7 @@
 #include "sni_index.h"
 #include "sni_name.h"
 #include "ssl_hooks.h"
+#include "sv_address.h"
 #include "sv_route.h"
 #include "sv_tickets.h"
 #include "version.h"
@@ -81,12 +82,6 @@ typedef struct {
     sv_policy_e missing;
 } sv_address;
 
-typedef struct {
-    const void *vhost_lookup_data;
-    const server_rec *base_server;
-    apr_port_t port;
-} sv_address_key;
-
 /* What the ClientHello of a connection got: the counters and the log variables. */
 typedef enum {
     OUTCOME_EXACT, /* the index matched, by kind */
@@ -126,7 +121,7 @@ typedef struct {
     apr_uint64_t *counters; /* OUTCOMES of them */
 } sv_retained;
 
-/* sv_address_key -> sv_address, built in post_config, read-only after. */
+/* sv_address_key_t -> sv_address, built in post_config, read-only after. */
 static apr_hash_t *addresses;
 static sv_retained *retained;
 static ap_filter_rec_t *restore_filter_handle;
@@ -205,14 +200,11 @@ static const char *set_policy(cmd_parms *cmd, void *dummy, const char *arg)
 
 static const sv_address *address_of(const conn_rec *c)
 {
-    sv_address_key key;
+    sv_address_key_t key;
 
     if (addresses == NULL)
         return NULL;
-    memset(&key, 0, sizeof(key)); /* the padding is part of the hash key */
-    key.vhost_lookup_data = sv_route_lookup_data(c);
-    key.base_server = c->base_server;
-    key.port = c->local_addr->port;
+    sv_address_key(c, sv_route_lookup_data(c), &key);
     return apr_hash_get(addresses, &key, sizeof(key));
 }
 
@@ -630,77 +622,31 @@ static sv_address *build_address(apr_pool_t *p, apr_pool_t *ptemp, sni_index_bui
     return address;
 }
 
-static void add_unique_ip(apr_hash_t *ips, apr_pool_t *ptemp, apr_sockaddr_t *sa)
-{
-    char *ip;
+typedef struct {
+    apr_pool_t *p, *ptemp;
+    sni_index_builder_t *builder;
+    apr_hash_t *result;
+    int report;
+} addresses_ctx;
 
-    if (apr_sockaddr_ip_get(&ip, sa) == APR_SUCCESS)
-        apr_hash_set(ips, apr_pstrcat(ptemp, ip, NULL), APR_HASH_KEY_STRING, sa);
+static void add_address(void *baton, conn_rec *fake, const sv_address_key_t *key,
+                        const char *label)
+{
+    addresses_ctx *ac = baton;
+
+    apr_hash_set(ac->result, apr_pmemdup(ac->p, key, sizeof(*key)), sizeof(*key),
+                 build_address(ac->p, ac->ptemp, ac->builder, fake, label, ac->report));
 }
 
-/* One index for each address a connection can arrive on.  Connections come on the
- * listeners' ports, to a listener's address or, on a wildcard listener, to any local
- * address: the vhost addresses and the wildcard stand for all those that core tells apart.
- * For each, a fake connection asks core which vhosts it would consider, as it does for a
- * real one. */
+/* One index for each address a connection can arrive on (sv_address.h); for each, a fake
+ * connection asks core which vhosts it would consider, as it does for a real one. */
 static apr_hash_t *build_addresses(apr_pool_t *p, apr_pool_t *ptemp, server_rec *main_s,
                                    int report)
 {
-    apr_hash_t *result = apr_hash_make(p), *ips = apr_hash_make(ptemp);
-    apr_array_header_t *ports = apr_array_make(ptemp, 4, sizeof(apr_port_t));
-    sni_index_builder_t *b = sni_index_builder_create(p);
-    apr_sockaddr_t *wildcard;
-    apr_hash_index_t *hi;
-    ap_listen_rec *lr;
-    server_rec *s;
-    int i;
+    addresses_ctx ac = {p, ptemp, sni_index_builder_create(p), apr_hash_make(p), report};
 
-    for (lr = ap_listeners; lr; lr = lr->next) {
-        for (i = 0; i < ports->nelts; i++)
-            if (APR_ARRAY_IDX(ports, i, apr_port_t) == lr->bind_addr->port)
-                break;
-        if (i == ports->nelts)
-            APR_ARRAY_PUSH(ports, apr_port_t) = lr->bind_addr->port;
-        add_unique_ip(ips, ptemp, lr->bind_addr);
-    }
-    for (s = main_s->next; s; s = s->next) {
-        const server_addr_rec *sar;
-
-        for (sar = s->addrs; sar; sar = sar->next)
-            add_unique_ip(ips, ptemp, sar->host_addr);
-    }
-    if (apr_sockaddr_info_get(&wildcard, "0.0.0.0", APR_INET, 0, 0, ptemp) == APR_SUCCESS)
-        add_unique_ip(ips, ptemp, wildcard);
-
-    for (hi = apr_hash_first(ptemp, ips); hi; hi = apr_hash_next(hi)) {
-        const char *ip = apr_hash_this_key(hi);
-        const apr_sockaddr_t *from = apr_hash_this_val(hi);
-
-        for (i = 0; i < ports->nelts; i++) {
-            apr_port_t port = APR_ARRAY_IDX(ports, i, apr_port_t);
-            conn_rec *fake = apr_pcalloc(ptemp, sizeof(*fake));
-            sv_address_key key;
-            const char *label;
-
-            if (apr_sockaddr_info_get(&fake->local_addr, ip, from->family, port, 0, ptemp) !=
-                APR_SUCCESS)
-                continue;
-            fake->base_server = main_s;
-            ap_update_vhost_given_ip(fake);
-            memset(&key, 0, sizeof(key));
-            key.vhost_lookup_data = fake->vhost_lookup_data;
-            key.base_server = fake->base_server;
-            key.port = port;
-            if (apr_hash_get(result, &key, sizeof(key)))
-                continue;
-            label = apr_psprintf(ptemp, "address %s:%u",
-                                 strcmp(ip, "0.0.0.0") && strcmp(ip, "::") ? ip : "*",
-                                 (unsigned)port);
-            apr_hash_set(result, apr_pmemdup(p, &key, sizeof(key)), sizeof(key),
-                         build_address(p, ptemp, b, fake, label, report));
-        }
-    }
-    return result;
+    sv_address_each(main_s, ptemp, add_address, &ac);
+    return ac.result;
 }
 
 /* The other spelling of a configured name: with one trailing dot added, or without the one

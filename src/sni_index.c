@@ -4,6 +4,7 @@
  * "*.example.com" stored as "example.com") and a list of globs, built once, read-only after.
  */
 #include "sni_index.h"
+#include "sni_name.h"
 
 #include <string.h>
 
@@ -51,19 +52,6 @@ struct sni_index_builder_t {
     apr_hash_t *seen;             /* normalised pattern text -> target that keeps it */
 };
 
-/* FNV-1a, 64 bits: names are short, and the tables hold only the operator's names. */
-static apr_uint64_t name_hash(const char *name, apr_size_t len)
-{
-    apr_uint64_t h = APR_UINT64_C(0xcbf29ce484222325);
-    apr_size_t i;
-
-    for (i = 0; i < len; i++) {
-        h ^= (unsigned char)name[i];
-        h *= APR_UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
 static void table_build(apr_pool_t *p, sni_table_t *t, const apr_array_header_t *entries)
 {
     const sni_entry_t *e = (const sni_entry_t *)entries->elts;
@@ -76,7 +64,7 @@ static void table_build(apr_pool_t *p, sni_table_t *t, const apr_array_header_t 
     t->count = (apr_size_t)entries->nelts;
     for (i = 0; i < t->count; i++) {
         apr_size_t len = strlen(e[i].name);
-        apr_uint64_t h = name_hash(e[i].name, len);
+        apr_uint64_t h = sni_name_hash(e[i].name, len);
         apr_size_t at = (apr_size_t)h & t->mask;
 
         while (t->slots[at].name != NULL)
@@ -90,7 +78,7 @@ static void table_build(apr_pool_t *p, sni_table_t *t, const apr_array_header_t 
 
 static void *table_find(const sni_table_t *t, const char *name, apr_size_t len)
 {
-    apr_uint64_t h = name_hash(name, len);
+    apr_uint64_t h = sni_name_hash(name, len);
     apr_size_t at = (apr_size_t)h & t->mask;
 
     for (; t->slots[at].name != NULL; at = (at + 1) & t->mask) {
@@ -100,33 +88,6 @@ static void *table_find(const sni_table_t *t, const char *name, apr_size_t len)
             return s->target;
     }
     return NULL;
-}
-
-/* '?' matches one character, '*' any run of characters, dots included (as httpd's
- * ServerAlias globs do).  Iterative, remembering only the last star: linear in practice,
- * and never recursive on a client's input. */
-static int glob_match(const char *pattern, const char *name, apr_size_t len)
-{
-    const char *star = NULL;
-    apr_size_t at = 0, star_at = 0;
-
-    while (at < len) {
-        if (*pattern == '*') {
-            star = ++pattern;
-            star_at = at;
-        } else if (*pattern != '\0' && (*pattern == '?' || *pattern == name[at])) {
-            pattern++;
-            at++;
-        } else if (star != NULL) {
-            pattern = star;
-            at = ++star_at;
-        } else {
-            return 0;
-        }
-    }
-    while (*pattern == '*')
-        pattern++;
-    return *pattern == '\0';
 }
 
 sni_index_builder_t *sni_index_builder_create(apr_pool_t *p)
@@ -208,7 +169,7 @@ void *sni_index_lookup(const sni_index_t *ix, const char *name, apr_size_t len,
         }
     }
     for (i = 0; i < ix->nglobs; i++) {
-        if (glob_match(ix->globs[i].pattern, name, len)) {
+        if (sni_glob_match(ix->globs[i].pattern, name, len)) {
             *how = SNI_MATCH_GLOB;
             return ix->globs[i].target;
         }

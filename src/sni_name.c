@@ -262,3 +262,40 @@ const char *sni_name_kind(sni_name_e kind)
         return "a malformed name";
     }
 }
+
+apr_uint64_t sni_name_hash(const char *name, apr_size_t len)
+{
+    apr_uint64_t h = APR_UINT64_C(0xcbf29ce484222325);
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char)to_lower(name[i]);
+        h *= APR_UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+int sni_glob_match(const char *pattern, const char *name, apr_size_t len)
+{
+    const char *star = NULL;
+    apr_size_t at = 0, star_at = 0;
+
+    while (at < len) {
+        if (*pattern == '*') {
+            star = ++pattern;
+            star_at = at;
+        } else if (*pattern != '\0' &&
+                   (*pattern == '?' || to_lower(*pattern) == to_lower(name[at]))) {
+            pattern++;
+            at++;
+        } else if (star != NULL) {
+            pattern = star;
+            at = ++star_at;
+        } else {
+            return 0;
+        }
+    }
+    while (*pattern == '*')
+        pattern++;
+    return *pattern == '\0';
+}

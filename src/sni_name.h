@@ -61,4 +61,13 @@ const char *sni_name_printable(char *buf, const char *raw, apr_size_t len);
 /* "a host name", "an IP address", "a malformed name": for log lines. */
 const char *sni_name_kind(sni_name_e kind);
 
+/* FNV-1a, 64 bits, over the ASCII-lower-cased bytes: the hash of the name tables of
+ * sni_index and sni_route (names are short, and the tables hold only the operator's). */
+apr_uint64_t sni_name_hash(const char *name, apr_size_t len);
+
+/* httpd's ServerAlias globs (ap_strcasecmp_match()): '?' one character, '*' any run of
+ * them, dots included, ASCII case-insensitive.  Iterative, remembering only the last star:
+ * linear in practice, and never recursive on a client's input. */
+int sni_glob_match(const char *pattern, const char *name, apr_size_t len);
+
 #endif

@@ -6,6 +6,7 @@
  * read-only after.
  */
 #include "sni_route.h"
+#include "sni_name.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,19 +67,6 @@ static unsigned char lower(unsigned char ch)
     return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch - 'A' + 'a') : ch;
 }
 
-/* FNV-1a over the lower-cased bytes, 64 bits. */
-static apr_uint64_t name_hash(const char *name, apr_size_t len)
-{
-    apr_uint64_t h = APR_UINT64_C(0xcbf29ce484222325);
-    apr_size_t i;
-
-    for (i = 0; i < len; i++) {
-        h ^= lower((unsigned char)name[i]);
-        h *= APR_UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
 static int same_name(const char *a, const char *b, apr_size_t len)
 {
     apr_size_t i;
@@ -101,7 +89,7 @@ static void table_build(apr_pool_t *p, route_table_t *t, const apr_array_header_
     t->mask = size - 1;
     t->longest = 0;
     for (i = 0; i < (apr_size_t)entries->nelts; i++) {
-        apr_uint64_t h = name_hash(e[i].text, e[i].len);
+        apr_uint64_t h = sni_name_hash(e[i].text, e[i].len);
         apr_size_t at = (apr_size_t)h & t->mask;
         int known = 0;
 
@@ -132,7 +120,7 @@ static const route_slot_t *table_find(const route_table_t *t, const char *name, 
 
     if (len > t->longest)
         return NULL;
-    h = name_hash(name, len);
+    h = sni_name_hash(name, len);
     for (at = (apr_size_t)h & t->mask; t->slots[at].name != NULL; at = (at + 1) & t->mask) {
         const route_slot_t *s = &t->slots[at];
 
@@ -140,34 +128,6 @@ static const route_slot_t *table_find(const route_table_t *t, const char *name, 
             return s;
     }
     return NULL;
-}
-
-/* httpd's ap_strcasecmp_match(): '?' one character, '*' any run of them, case-insensitive.
- * Iterative, remembering only the last star: never recursive on a client's input. */
-static int glob_match(const char *pattern, const char *name, apr_size_t len)
-{
-    const char *star = NULL;
-    apr_size_t at = 0, star_at = 0;
-
-    while (at < len) {
-        if (*pattern == '*') {
-            star = ++pattern;
-            star_at = at;
-        } else if (*pattern != '\0' &&
-                   (*pattern == '?' ||
-                    lower((unsigned char)*pattern) == lower((unsigned char)name[at]))) {
-            pattern++;
-            at++;
-        } else if (star != NULL) {
-            pattern = star;
-            at = ++star_at;
-        } else {
-            return 0;
-        }
-    }
-    while (*pattern == '*')
-        pattern++;
-    return *pattern == '\0';
 }
 
 sni_router_builder_t *sni_router_builder_create(apr_pool_t *p)
@@ -312,7 +272,7 @@ void *sni_router_host(const sni_router_t *rt, const char *host, int wildcards, s
         }
     }
     for (i = 0; i < rt->nglobs && rt->globs[i].rank < best_rank; i++) {
-        if (glob_match(rt->globs[i].text, host, len)) {
+        if (sni_glob_match(rt->globs[i].text, host, len)) {
             *how = SNI_ROUTE_GLOB;
             return rt->globs[i].target;
         }

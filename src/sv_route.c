@@ -17,19 +17,13 @@
 #include <apr_strings.h>
 
 #include "sni_route.h"
+#include "sv_address.h"
 
 APLOG_USE_MODULE(sni_vhost);
 
 /* The connection's routing state, in its pool's user data: the module's own per-connection
  * slot belongs to the TLS switch, which not every routed connection has. */
 #define CONN_KEY "sni_vhost_route"
-
-/* Where connections can arrive, as core tells them apart. */
-typedef struct {
-    const void *vhost_lookup_data;
-    const server_rec *base_server;
-    apr_port_t port;
-} route_key;
 
 typedef struct {
     const sni_router_t *router;
@@ -42,8 +36,8 @@ typedef struct {
     void *vhost_lookup_data; /* what core set, kept for the address's key */
 } route_conn;
 
-/* route_key -> route_address, built in post_config, read-only after.  Statics start afresh
- * at each configuration pass: httpd unloads and reloads the module on restarts, and
+/* sv_address_key_t -> route_address, built in post_config, read-only after.  Statics start
+ * afresh at each configuration pass: httpd unloads and reloads the module on restarts, and
  * pre_config resets them too. */
 static apr_hash_t *addresses;
 static int plain_http = -1; /* SNIVhostPlainHTTP: -1 unset (on) */
@@ -140,87 +134,50 @@ static int routed(const server_rec *base, sv_route_is_tls_fn *is_tls)
     return is_tls(base) || plain_http != 0;
 }
 
-static void add_unique_ip(apr_hash_t *ips, apr_pool_t *ptemp, apr_sockaddr_t *sa)
+typedef struct {
+    apr_pool_t *pconf, *ptemp;
+    sni_router_builder_t *builder;
+    sv_route_is_tls_fn *is_tls;
+    int report;
+} route_build_ctx;
+
+static void add_route_address(void *baton, conn_rec *fake, const sv_address_key_t *key,
+                              const char *label)
 {
+    route_build_ctx *rb = baton;
+    route_address *address;
+    build_ctx bc;
     char *ip;
 
-    if (apr_sockaddr_ip_get(&ip, sa) == APR_SUCCESS)
-        apr_hash_set(ips, apr_pstrdup(ptemp, ip), APR_HASH_KEY_STRING, sa);
+    /* no name-based vhosts: core does not scan either */
+    if (fake->vhost_lookup_data == NULL || !routed(fake->base_server, rb->is_tls) ||
+        apr_sockaddr_ip_get(&ip, fake->local_addr) != APR_SUCCESS)
+        return;
+    bc = (build_ctx){rb->builder, rb->ptemp, ip, key->port, 0};
+    ap_vhost_iterate_given_conn(fake, add_vhost, &bc);
+    address = apr_pcalloc(rb->pconf, sizeof(*address));
+    address->router = sni_router_build(rb->builder);
+    address->base = fake->base_server;
+    apr_hash_set(addresses, apr_pmemdup(rb->pconf, key, sizeof(*key)), sizeof(*key), address);
+    if (rb->report)
+        ap_log_error(
+            APLOG_MARK, APLOG_INFO, 0, address->base,
+            "%s: requests are routed by Host through an index of %d vhosts (%" APR_SIZE_T_FMT
+            " globs tried in turn); default vhost %s",
+            label, bc.vhosts, sni_router_scanned_globs(address->router),
+            address->base->server_hostname);
 }
 
-/* As mod_sni_vhost's server-name index does: every IP of a listener or a <VirtualHost>,
- * and the wildcard, on every listener port; a fake connection to each asks core which
- * name-based vhosts it would scan, in which order. */
+/* As mod_sni_vhost's server-name index does: the router of every address (sv_address.h);
+ * a fake connection to each asks core which name-based vhosts it would scan, in which
+ * order. */
 void sv_route_build(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *main_s, int report,
                     sv_route_is_tls_fn *is_tls)
 {
-    apr_hash_t *ips = apr_hash_make(ptemp);
-    apr_array_header_t *ports = apr_array_make(ptemp, 4, sizeof(apr_port_t));
-    sni_router_builder_t *builder = sni_router_builder_create(pconf);
-    apr_sockaddr_t *wildcard;
-    apr_hash_index_t *hi;
-    ap_listen_rec *lr;
-    server_rec *s;
-    int i;
+    route_build_ctx rb = {pconf, ptemp, sni_router_builder_create(pconf), is_tls, report};
 
     addresses = apr_hash_make(pconf);
-    for (lr = ap_listeners; lr; lr = lr->next) {
-        for (i = 0; i < ports->nelts; i++)
-            if (APR_ARRAY_IDX(ports, i, apr_port_t) == lr->bind_addr->port)
-                break;
-        if (i == ports->nelts)
-            APR_ARRAY_PUSH(ports, apr_port_t) = lr->bind_addr->port;
-        add_unique_ip(ips, ptemp, lr->bind_addr);
-    }
-    for (s = main_s->next; s; s = s->next) {
-        const server_addr_rec *sar;
-
-        for (sar = s->addrs; sar; sar = sar->next)
-            add_unique_ip(ips, ptemp, sar->host_addr);
-    }
-    if (apr_sockaddr_info_get(&wildcard, "0.0.0.0", APR_INET, 0, 0, ptemp) == APR_SUCCESS)
-        add_unique_ip(ips, ptemp, wildcard);
-
-    for (hi = apr_hash_first(ptemp, ips); hi; hi = apr_hash_next(hi)) {
-        const char *ip = apr_hash_this_key(hi);
-        const apr_sockaddr_t *from = apr_hash_this_val(hi);
-
-        for (i = 0; i < ports->nelts; i++) {
-            apr_port_t port = APR_ARRAY_IDX(ports, i, apr_port_t);
-            conn_rec *fake = apr_pcalloc(ptemp, sizeof(*fake));
-            build_ctx bc = {builder, ptemp, ip, port, 0};
-            route_address *address;
-            route_key key;
-
-            if (apr_sockaddr_info_get(&fake->local_addr, ip, from->family, port, 0, ptemp) !=
-                APR_SUCCESS)
-                continue;
-            fake->base_server = main_s;
-            ap_update_vhost_given_ip(fake);
-            memset(&key, 0, sizeof(key)); /* the padding is part of the hash key */
-            key.vhost_lookup_data = fake->vhost_lookup_data;
-            key.base_server = fake->base_server;
-            key.port = port;
-            /* no name-based vhosts: core does not scan either */
-            if (fake->vhost_lookup_data == NULL || apr_hash_get(addresses, &key, sizeof(key)) ||
-                !routed(fake->base_server, is_tls))
-                continue;
-            ap_vhost_iterate_given_conn(fake, add_vhost, &bc);
-            address = apr_pcalloc(pconf, sizeof(*address));
-            address->router = sni_router_build(builder);
-            address->base = fake->base_server;
-            apr_hash_set(addresses, apr_pmemdup(pconf, &key, sizeof(key)), sizeof(key),
-                         address);
-            if (report)
-                ap_log_error(APLOG_MARK, APLOG_INFO, 0, address->base,
-                             "address %s:%u: requests are routed by Host through an index of "
-                             "%d vhosts (%" APR_SIZE_T_FMT " globs tried in turn); default "
-                             "vhost %s",
-                             is_wildcard_ip(ip) ? "*" : ip, (unsigned)port, bc.vhosts,
-                             sni_router_scanned_globs(address->router),
-                             address->base->server_hostname);
-        }
-    }
+    sv_address_each(main_s, ptemp, add_route_address, &rb);
 }
 
 /* --- connections and requests ---------------------------------------------------------- */
@@ -229,7 +186,7 @@ void sv_route_build(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *main_s, in
  * and before any request is read. */
 static int pre_connection(conn_rec *c, void *csd)
 {
-    route_key key;
+    sv_address_key_t key;
     const route_address *address;
     route_conn *rc;
 
@@ -237,10 +194,7 @@ static int pre_connection(conn_rec *c, void *csd)
     /* an HTTP/2 stream copies its master connection's fields, the NULL included */
     if (c->master || addresses == NULL || c->vhost_lookup_data == NULL)
         return DECLINED;
-    memset(&key, 0, sizeof(key));
-    key.vhost_lookup_data = c->vhost_lookup_data;
-    key.base_server = c->base_server;
-    key.port = c->local_addr->port;
+    sv_address_key(c, c->vhost_lookup_data, &key);
     address = apr_hash_get(addresses, &key, sizeof(key));
     if (address == NULL)
         return DECLINED;

@@ -24,6 +24,7 @@
 #include "tk_farm.h"
 #include "tk_keyfile.h"
 #include "tt_farm.h"
+#include "tt_private.h"
 
 APLOG_USE_MODULE(tls_tickets);
 
@@ -256,20 +257,6 @@ int tt_farm_active(void)
 
 /* --- talking to the store ------------------------------------------------------------ */
 
-/* Puts the farm's ring in service in slot as every other key change goes
- * (tk_store_put_in_service): a first start counts no reload, a new period's key does.  A
- * signal must not stop the writer half way through a slot. */
-static void put_in_service(tk_store_t *store, unsigned int slot, tk_ring_t *ring,
-                           tk_service_e how, apr_time_t now)
-{
-    sigset_t all, old;
-
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
-    tk_store_put_in_service(store, slot, ring, store, slot, how, now);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
 /* Whether the store answers: a write of an entry with nothing secret in it.  Used only
  * when no read found anything, since the socache clients answer "not found" for a
  * server they gave up on as for a missing entry. */
@@ -470,8 +457,9 @@ static void farm_check(tk_farm_state_t *state, tk_store_t *store, unsigned int s
     ring = apr_palloc(p, sizeof(*ring));
     tk_farm_ring(&farm->conf, state, ring);
     if (plan.changed || at_start)
-        put_in_service(store, slot, ring,
-                       plan.changed && !at_start ? TK_SERVICE_RELOAD : TK_SERVICE_START, now);
+        tt_keys_put_in_service_live(
+            store, slot, ring, plan.changed && !at_start ? TK_SERVICE_RELOAD : TK_SERVICE_START,
+            now);
     sealing = tk_ring_sealing_key(ring, now);
     if (plan.adopted || plan.generated)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, farm->s,

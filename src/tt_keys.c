@@ -6,6 +6,8 @@
  * makes for a live change: the time each key went into service, the counters, and the
  * keys of a file that went bad.  The store of the previous generation is then wiped.
  */
+#include <signal.h>
+
 #include <httpd.h>
 #include <http_core.h>
 #include <http_log.h>
@@ -196,4 +198,15 @@ const char *tt_slot_name(unsigned int slot)
 {
     return slot == TT_AUTO_SLOT ? "(automatic keys)"
                                 : strchr(tt_retained->slot_ids[slot], ':') + 1;
+}
+
+void tt_keys_put_in_service_live(tk_store_t *store, unsigned int slot, tk_ring_t *ring,
+                                 tk_service_e how, apr_time_t now)
+{
+    sigset_t all, old;
+
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    tk_store_put_in_service(store, slot, ring, store, slot, how, now);
+    sigprocmask(SIG_SETMASK, &old, NULL);
 }

@@ -127,6 +127,13 @@ int tt_keys_in_service(const char *id, tk_ring_t *ring);
 int tt_slot_in_use(unsigned int slot);
 const char *tt_slot_name(unsigned int slot);
 
+/* Live, in the watcher (a changed key file, a rotation, a farm's new period): puts ring in
+ * service in slot as a restart would (tk_store_put_in_service, from the same slot of the
+ * same store), with every signal held off, so that the writer never stops half way
+ * through a slot, which readers would then skip. */
+void tt_keys_put_in_service_live(tk_store_t *store, unsigned int slot, tk_ring_t *ring,
+                                 tk_service_e how, apr_time_t now);
+
 /* --- tt_watcher.c --- */
 
 /* post_config, after mod_ssl's: forks the watcher when there is anything to watch or

@@ -91,20 +91,6 @@ static void check_sealing_key(tt_watched_slot_t *w, const tk_store_t *store, apr
     w->no_sealing_key_reported = none;
 }
 
-/* Puts ring in service in slot, live, as a restart would (tk_store_put_in_service).  A
- * signal must not stop the watcher half way through writing a slot, which readers would
- * then skip. */
-static void put_in_service_unsignalled(tk_store_t *store, unsigned int slot, tk_ring_t *ring,
-                                       apr_time_t now)
-{
-    sigset_t all, old;
-
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
-    tk_store_put_in_service(store, slot, ring, store, slot, TK_SERVICE_RELOAD, now);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
 static void watcher_tick(tt_watcher_t *w, apr_pool_t *p, pid_t parent, tk_ring_t *ring)
 {
     apr_time_t now = apr_time_now();
@@ -117,7 +103,7 @@ static void watcher_tick(tt_watcher_t *w, apr_pool_t *p, pid_t parent, tk_ring_t
 
         log_watch_event(ev, f, ring, why, w->reload, w->s);
         if (ev == TK_WATCH_NEW_KEYS && w->reload == TT_RELOAD_LIVE) {
-            put_in_service_unsignalled(w->store, f->slot, ring, now);
+            tt_keys_put_in_service_live(w->store, f->slot, ring, TK_SERVICE_RELOAD, now);
         } else if (ev == TK_WATCH_NEW_KEYS && w->reload == TT_RELOAD_GRACEFUL) {
             kill(parent, AP_SIG_GRACEFUL); /* the restart reads, publishes and counts */
         } else if (ev == TK_WATCH_REFUSED || ev == TK_WATCH_VANISHED) {
@@ -130,7 +116,7 @@ static void watcher_tick(tt_watcher_t *w, apr_pool_t *p, pid_t parent, tk_ring_t
         tk_ring_auto_rotate(ring, now, w->auto_rotate, TT_AUTO_KEY_SIZE, &rotated) ==
             APR_SUCCESS &&
         rotated) {
-        put_in_service_unsignalled(w->store, TT_AUTO_SLOT, ring, now);
+        tt_keys_put_in_service_live(w->store, TT_AUTO_SLOT, ring, TK_SERVICE_RELOAD, now);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
                      "automatic ticket keys rotated: sealing with key %s, the previous key "
                      "opens for one more period",

@@ -199,14 +199,17 @@ const char *tt_farm_set_secret(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-/* After the whole configuration is read (httpd -t too): a store needs a secret, and the
- * other directives need a store. */
+/* After the whole configuration is read (httpd -t too): a store needs a secret, the other
+ * directives need a store, and the period must fit the check interval (post_config checks
+ * again with the sessions' lifetime, known only once mod_ssl has set up the vhosts). */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     void *f = NULL;
     tt_farm *fa;
+    tk_farm_conf_t c;
+    const char *err;
 
-    (void)plog, (void)ptemp;
+    (void)plog;
     apr_pool_userdata_get(&f, FARM_USERDATA, pconf);
     fa = f;
     if (fa == NULL)
@@ -223,6 +226,12 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
                      "farm secret (`openssl rand -hex 32`, the same on every server, mode "
                      "0600) that keeps the keys in the store unreadable",
                      fa->spec);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    c = fa->conf;
+    c.open_for = 0;
+    if ((err = tk_farm_conf_check(&c, tt_check_interval(tt_conf_of(s)), ptemp)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "SSLTicketKeyStore: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;

@@ -66,16 +66,19 @@ if ($client == 0) {
 }
 
 my $log_from = length TkTest::read_file($srv->{error_log});
+my $refused_re = qr/SSLTicketKeyFile \Q$file\E changed but is refused: /;
 for my $i (0 .. 99) {
     TkTest::write_file($file, bad_file($i), 0600);
-    Time::HiRes::sleep(1.1); # more than the check interval: the watcher sees each file
+    # the next file only once the watcher has seen this one (a second on an idle machine;
+    # on a loaded one a fixed pause could let a file go by unseen)
+    TkTest::wait_until(10, sub { TkTest::log_count($srv->{error_log}, $refused_re, $log_from) > $i });
 }
 TkTest::write_file($stop, '', 0644);
 waitpid $client, 0;
 my ($n, $failed, $resumed) = split ' ', TkTest::read_file($results);
 my $log = substr TkTest::read_file($srv->{error_log}), $log_from;
 
-my $refused = () = $log =~ /SSLTicketKeyFile \Q$file\E changed but is refused: /g;
+my $refused = () = $log =~ /$refused_re/g;
 is $refused, 100, 'each of the 100 bad files was seen and refused, once';
 unlike $log, qr/exit signal|Segmentation|AddressSanitizer|runtime error:/, 'no process crashed';
 unlike $log, qr/key-file watcher .* ended/, 'the watcher ran throughout';

@@ -1071,13 +1071,18 @@ def main():
                         help="measure the parts given by --parts again and put them into "
                              "that results file, keeping its other parts (the file records "
                              "which parts were measured again, and when)")
+    parser.add_argument("--sni-counts", metavar="N,N",
+                        help="the vhost counts of the sni part instead of the profile's "
+                             "(e.g. 5000,10000)")
     args = parser.parse_args()
     if args.rescore:
         write_results(load_results(args.rescore))
         return
     if args.into and not args.parts:
         parser.error("--into needs --parts")
-    profile = PROFILES["quick" if args.quick else "full"]
+    profile = dict(PROFILES["quick" if args.quick else "full"])
+    if args.sni_counts:
+        profile["sni_counts"] = [int(n) for n in args.sni_counts.split(",")]
     parts = set((args.parts or profile["parts"]).split(","))
 
     for path in (bl.CLIENT, bl.HTTP_CLIENT, bl.TLS_TICKETS_SO):

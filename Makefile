@@ -147,7 +147,7 @@ test-deb:
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_TARGETS  = keyfile sni_name sni_index
+FUZZ_TARGETS  = keyfile sni_name sni_index sni_route
 
 $(BUILD)/fuzz-keyfile: tests/fuzz/fuzz_keyfile.c src/tk_keyfile.c src/tk_ring.c $(TK_HDRS) | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS) -lssl -lcrypto

@@ -31,15 +31,16 @@ import benchlib as bl
 RESULTS = bl.TOP / "bench" / "results"
 WORK = bl.TOP / "build" / "bench"
 
-# quick: `make bench QUICK=1`, under 5 minutes here (3.7 with every part it runs), so
-# without the explanatory parts; full: `make bench`.
+# quick: `make bench QUICK=1`, under 5 minutes here (4.8 with every part it runs, 3.7
+# before the Host-routing parts), so without the explanatory parts; full: `make bench`.
+# host_callgrind_variants: quick counts the module's instructions only (its target).
 PROFILES = {
     "quick": dict(parts="handshakes,sni,memory,reload,instructions,host,host_instr",
                   reps=3, duration=1.0, warmup=0.3, sni_counts=[5000], memory_sessions=5000,
                   callgrind_counts=(50, 250),
                   callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module"),
                   host_counts=[1, 10000], host_callgrind_counts=(300, 1300),
-                  mass_counts=[1000]),
+                  host_callgrind_variants=("sni_vhost",), mass_counts=[1000]),
     "full": dict(parts="handshakes,single_use,sni,memory,reload,instructions,syscalls,"
                        "host,host_instr,mass",
                  reps=5, duration=5.0, warmup=1.0, sni_counts=[1, 100, 1000, 5000, 10000],
@@ -47,6 +48,7 @@ PROFILES = {
                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module",
                                        "nginx"),
                  host_counts=[1, 10000], host_callgrind_counts=(500, 2500),
+                 host_callgrind_variants=("core", "sni_vhost"),
                  mass_counts=[1000, 5000, 10000]),
 }
 # Two client threads (event loops) with 32 connections in flight: every server has
@@ -817,6 +819,8 @@ def part_host_instr(profile, material, warnings):
     out = {}
     for n in sorted({1, max(profile["host_counts"])}):
         for variant, plain_http in HOST_VARIANTS:
+            if variant not in profile["host_callgrind_variants"]:
+                continue
             t1, t2 = (host_callgrind_run(material, variant, plain_http, n, k, warnings)
                       for k in (n1, n2))
             out[f"{n}_{variant}"] = {"vhosts": n, "variant": variant,

@@ -48,7 +48,7 @@ PROFILES = {
                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module",
                                        "nginx"),
                  host_counts=[1, 10000], host_callgrind_counts=(500, 2500),
-                 host_callgrind_variants=("core", "sni_vhost"),
+                 host_callgrind_variants=("none", "core", "sni_vhost"),
                  mass_counts=[1000, 5000, 10000]),
 }
 # Two client threads (event loops) with 32 connections in flight: every server has
@@ -671,15 +671,20 @@ HOST_CONNS = 8  # http-bench connections (one thread each), kept alive
 # addresses back to core's scan (SNIVhostPlainHTTP off), so what differs is the routing
 # alone, not the module's other hooks.
 HOST_VARIANTS = (("core", "off"), ("sni_vhost", "on"))
+# host_instr may also count httpd without mod_sni_vhost ("none"): what the module costs
+# loaded but not routing.
+HOST_INSTR_VARIANTS = (("none", None),) + HOST_VARIANTS
 
 
 def host_server(label, material, n, plain_http, under=None):
     """n plain-HTTP name-based vhosts v0 ... v(n-1) on one address, keep-alive without a
-    request limit (httpd's default closes after 100)."""
+    request limit (httpd's default closes after 100).  plain_http None: without
+    mod_sni_vhost."""
+    module = plain_http is not None
     s = bl.Httpd(label, WORK, material,
-                 global_conf=f"SNIVhostPlainHTTP {plain_http}\nMaxKeepAliveRequests 0\n"
-                             "KeepAliveTimeout 30",
-                 extra_modules=[("sni_vhost", bl.SNI_VHOST_SO)],
+                 global_conf=(f"SNIVhostPlainHTTP {plain_http}\n" if module else "") +
+                 "MaxKeepAliveRequests 0\nKeepAliveTimeout 30",
+                 extra_modules=[("sni_vhost", bl.SNI_VHOST_SO)] if module else [],
                  vhost_names=[f"v{i}.{bl.DOMAIN}" for i in range(n)], ssl=False)
     return s.under(under) if under else s
 
@@ -818,7 +823,7 @@ def part_host_instr(profile, material, warnings):
     n1, n2 = profile["host_callgrind_counts"]
     out = {}
     for n in sorted({1, max(profile["host_counts"])}):
-        for variant, plain_http in HOST_VARIANTS:
+        for variant, plain_http in HOST_INSTR_VARIANTS:
             if variant not in profile["host_callgrind_variants"]:
                 continue
             t1, t2 = (host_callgrind_run(material, variant, plain_http, n, k, warnings)
@@ -832,8 +837,8 @@ def part_host_instr(profile, material, warnings):
 def host_instr_keys(instr):
     out = {}
     largest = max(e["vhosts"] for e in instr.values())
-    for variant, _ in HOST_VARIANTS:
-        suffix = "" if variant == "sni_vhost" else "_core"
+    for variant, _ in HOST_INSTR_VARIANTS:
+        suffix = "" if variant == "sni_vhost" else "_" + variant
         one, big = instr.get(f"1_{variant}"), instr.get(f"{largest}_{variant}")
         if one and big and largest > 1:
             out[f"host_instr_per_req_{largest}_vs_1" + suffix] = ratio(

@@ -811,6 +811,23 @@ def host_callgrind_run(material, variant, plain_http, n, count, warnings):
     return callgrind_counts(out, None)[0]
 
 
+def host_targets(keys):
+    """Issue 13's targets, of the keys measured: rates at least, costs at most."""
+    out = {}
+    for name in ("sni_last_vs_first_get_5000", "sni_last_vs_first_get_10000",
+                 "host_last_vs_first"):
+        if name in keys:
+            out[name] = {"target": TARGET_HOST_LAST_VS_FIRST, "value": keys[name],
+                         "met": None if keys[name] is None else
+                         keys[name] >= TARGET_HOST_LAST_VS_FIRST}
+    for name in ("host_cpu_per_req_10000_vs_1", "host_instr_per_req_10000_vs_1"):
+        if name in keys:
+            out[name] = {"target_max": TARGET_HOST_CPU_LARGEST_VS_1, "value": keys[name],
+                         "met": None if keys[name] is None else
+                         keys[name] <= TARGET_HOST_CPU_LARGEST_VS_1}
+    return out
+
+
 def part_host_instr(profile, material, warnings):
     """Instructions per keep-alive plain-HTTP request to the last vhost, at 1 and at the
     largest count, with the module and with core's scan: two runs under callgrind with n1
@@ -1211,21 +1228,12 @@ def score(result):
     result["targets"] = {}
     for name, value in (("module_vs_modssl_resumed_tls12", TARGET_MODULE_VS_MODSSL),
                         ("module_vs_modssl_resumed_tls13", TARGET_MODULE_VS_MODSSL),
-                        ("sni_last_vs_first", TARGET_SNI_LAST_VS_FIRST),
-                        ("sni_last_vs_first_get_5000", TARGET_SNI_LAST_VS_FIRST),
-                        ("sni_last_vs_first_get_10000", TARGET_SNI_LAST_VS_FIRST),
-                        ("host_last_vs_first", TARGET_HOST_LAST_VS_FIRST)):
+                        ("sni_last_vs_first", TARGET_SNI_LAST_VS_FIRST)):
         if name in keys:
             result["targets"][name] = {
                 "target": value, "value": keys[name],
                 "met": None if keys[name] is None else keys[name] >= value}
-    # Costs: at most the target.
-    for name in ("host_cpu_per_req_10000_vs_1", "host_instr_per_req_10000_vs_1"):
-        if name in keys:
-            result["targets"][name] = {
-                "target_max": TARGET_HOST_CPU_LARGEST_VS_1, "value": keys[name],
-                "met": None if keys[name] is None else
-                keys[name] <= TARGET_HOST_CPU_LARGEST_VS_1}
+    result["targets"].update(host_targets(keys))
     result["keys"] = keys
     result["why_null"] = why
 

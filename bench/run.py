@@ -35,22 +35,25 @@ WORK = bl.TOP / "build" / "bench"
 # before the Host-routing parts), so without the explanatory parts; full: `make bench`.
 # host_callgrind_variants: quick counts the module's instructions only (its target).
 PROFILES = {
-    "quick": dict(parts="handshakes,sni,memory,reload,instructions,host,host_instr",
+    "quick": dict(parts="handshakes,sni,memory,reload,instructions",
                   reps=3, duration=1.0, warmup=0.3, sni_counts=[5000], memory_sessions=5000,
                   callgrind_counts=(50, 250),
-                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module"),
-                  host_counts=[1, 10000], host_callgrind_counts=(300, 1300),
-                  host_callgrind_variants=("sni_vhost",), mass_counts=[1000]),
-    "full": dict(parts="handshakes,single_use,sni,memory,reload,instructions,syscalls,"
-                       "host,host_instr,mass",
-                 reps=5, duration=5.0, warmup=1.0, sni_counts=[1, 100, 1000, 5000, 10000],
+                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module")),
+    "full": dict(parts="handshakes,single_use,sni,memory,reload,instructions,syscalls",
+                 reps=5, duration=5.0, warmup=1.0, sni_counts=[1, 100, 1000, 5000],
                  memory_sessions=100000, callgrind_counts=(100, 600),
                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module",
-                                       "nginx"),
-                 host_counts=[1, 10000], host_callgrind_counts=(500, 2500),
-                 host_callgrind_variants=("none", "core", "sni_vhost"),
-                 mass_counts=[1000, 5000, 10000]),
+                                       "nginx")),
 }
+# Host routing (issue 13): its parts, the SNI part up to 10,000 vhosts, and their settings.
+PROFILES["quick"]["parts"] += ",host,host_instr"
+PROFILES["quick"].update(host_counts=[1, 10000], host_callgrind_counts=(300, 1300),
+                         host_callgrind_variants=("sni_vhost",), mass_counts=[1000])
+PROFILES["full"]["parts"] += ",host,host_instr,mass"
+PROFILES["full"]["sni_counts"] = PROFILES["full"]["sni_counts"] + [10000]
+PROFILES["full"].update(host_counts=[1, 10000], host_callgrind_counts=(500, 2500),
+                        host_callgrind_variants=("none", "core", "sni_vhost"),
+                        mass_counts=[1000, 5000, 10000])
 # Two client threads (event loops) with 32 connections in flight: every server has
 # work queued at all times, and the client is not held to one core (with one thread it
 # was, against nginx, whose rate it then capped).
@@ -630,39 +633,7 @@ def instruction_ratios(instr):
     return out
 
 
-# --- part 7: system calls per handshake (strace) ---------------------------------------
-
-SYSCALL_CONTENDERS = ("module", "nginx")
-
-
-def part_syscalls(material, warnings):
-    """System calls per resumed handshake, httpd + mod_tls_tickets against nginx: strace
-    -c attached to every server thread for the measured part only.  It explains CPU time
-    that instruction counts (user space only) do not show."""
-    if shutil.which("strace") is None:
-        return None, "strace is not installed"
-    out = {}
-    for tls in ("1.2", "1.3"):
-        cell = out.setdefault(f"tls{tls.replace('.', '')}_resume", {})
-        for kind in SYSCALL_CONTENDERS:
-            label = f"strace-{kind}-tls{tls.replace('.', '')}"
-            s = start(contender(kind, material, label))
-            try:
-                r = bl.measure(s, tls=tls, mode="resume", count=1000, warmup=0.3,
-                               conns=CONNS, threads=THREADS,
-                               watch=lambda pids: bl.SyscallCounter(pids, s.dir / "strace.txt"))
-            finally:
-                stop(s)
-            check(warnings, label, r, "resume")
-            hs = r["handshakes"]
-            calls = {name: round(n / hs, 2) for name, n in
-                     sorted(r["watch"].items(), key=lambda item: -item[1]) if n / hs >= 0.05}
-            cell[kind] = {"per_hs": round(sum(r["watch"].values()) / hs, 2), "calls": calls}
-            say(f"syscalls: TLS {tls} {kind}: {cell[kind]}")
-    return out, None
-
-
-# --- part 8: Host routing at 10,000 vhosts (issue 13) ----------------------------------
+# --- Host routing at 10,000 vhosts (issue 13) ----------------------------------------
 
 TARGET_HOST_LAST_VS_FIRST = 0.95
 TARGET_HOST_CPU_LARGEST_VS_1 = 1.05  # CPU (or instructions) per request, at most
@@ -863,7 +834,7 @@ def host_instr_keys(instr):
     return out
 
 
-# --- part 9: startup, graceful restart and memory with many SSL vhosts -----------------
+# --- issue 13: startup, graceful restart and memory with many SSL vhosts ------------
 
 MASS_VARIANTS = ("modssl", "modules")
 
@@ -947,6 +918,39 @@ def part_mass(profile, material, warnings):
                 f"graceful {graceful} s, master RSS {mem['master']['rss']} kB, child RSS "
                 f"{entry['child']['rss'] if entry['child'] else '-'} kB")
     return out, None
+
+
+# --- part 7: system calls per handshake (strace) ---------------------------------------
+
+SYSCALL_CONTENDERS = ("module", "nginx")
+
+
+def part_syscalls(material, warnings):
+    """System calls per resumed handshake, httpd + mod_tls_tickets against nginx: strace
+    -c attached to every server thread for the measured part only.  It explains CPU time
+    that instruction counts (user space only) do not show."""
+    if shutil.which("strace") is None:
+        return None, "strace is not installed"
+    out = {}
+    for tls in ("1.2", "1.3"):
+        cell = out.setdefault(f"tls{tls.replace('.', '')}_resume", {})
+        for kind in SYSCALL_CONTENDERS:
+            label = f"strace-{kind}-tls{tls.replace('.', '')}"
+            s = start(contender(kind, material, label))
+            try:
+                r = bl.measure(s, tls=tls, mode="resume", count=1000, warmup=0.3,
+                               conns=CONNS, threads=THREADS,
+                               watch=lambda pids: bl.SyscallCounter(pids, s.dir / "strace.txt"))
+            finally:
+                stop(s)
+            check(warnings, label, r, "resume")
+            hs = r["handshakes"]
+            calls = {name: round(n / hs, 2) for name, n in
+                     sorted(r["watch"].items(), key=lambda item: -item[1]) if n / hs >= 0.05}
+            cell[kind] = {"per_hs": round(sum(r["watch"].values()) / hs, 2), "calls": calls}
+            say(f"syscalls: TLS {tls} {kind}: {cell[kind]}")
+    return out, None
+
 
 # --- report -----------------------------------------------------------------------------
 
@@ -1106,9 +1110,9 @@ def main():
         return
     if args.into and not args.parts:
         parser.error("--into needs --parts")
-    profile = dict(PROFILES["quick" if args.quick else "full"])
+    profile = PROFILES["quick" if args.quick else "full"]
     if args.sni_counts:
-        profile["sni_counts"] = [int(n) for n in args.sni_counts.split(",")]
+        profile = dict(profile, sni_counts=[int(n) for n in args.sni_counts.split(",")])
     parts = set((args.parts or profile["parts"]).split(","))
 
     for path in (bl.CLIENT, bl.HTTP_CLIENT, bl.TLS_TICKETS_SO):
@@ -1137,6 +1141,12 @@ def main():
         result["memory"] = part_memory(profile, material, warnings)
     if "reload" in parts:
         result["reload"] = part_reload(material)
+    for name, run_part in (("host", part_host), ("host_instr", part_host_instr),
+                           ("mass", part_mass)):
+        if name in parts:
+            result[name], err = run_part(profile, material, warnings)
+            if err:
+                result["part_errors"][name] = err
     if "instructions" in parts:
         result["instructions"], err = part_instructions(profile, material, warnings)
         if err:
@@ -1145,12 +1155,6 @@ def main():
         result["syscalls"], err = part_syscalls(material, warnings)
         if err:
             result["part_errors"]["syscalls"] = err
-    for name, run_part in (("host", part_host), ("host_instr", part_host_instr),
-                           ("mass", part_mass)):
-        if name in parts:
-            result[name], err = run_part(profile, material, warnings)
-            if err:
-                result["part_errors"][name] = err
     result["warnings"] = warnings
     result["elapsed_s"] = round(time.monotonic() - began, 1)
     result["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]

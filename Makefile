@@ -44,7 +44,7 @@ MODULES   = $(BUILD)/mod_tls_tickets.so $(BUILD)/mod_sni_vhost.so
 .PHONY: all deps install test unit-test httpd-test demo bench clean format fuzz test-asan \
         asan-build rotation-load farm-load deb test-deb
 
-all: $(MODULES) $(TOOL) $(BUILD)/tls-bench
+all: $(MODULES) $(TOOL) $(BUILD)/tls-bench $(BUILD)/http-bench
 
 deps:
 	@scripts/install-deps.sh redis-server memcached
@@ -85,6 +85,10 @@ BENCH_HDRS = bench/tb_run.h bench/tb_stats.h
 # The load client: optimised, since it shares the machine's cores with the servers.
 $(BUILD)/tls-bench: $(BENCH_SRC) $(BENCH_HDRS) | $(BUILD)
 	$(CC) -O2 -g $(WARN) -o $@ $(BENCH_SRC) -lssl -lcrypto -lpthread -lm
+
+# Plain-HTTP keep-alive requests (Host routing, issue 13); shares tls-bench's counters.
+$(BUILD)/http-bench: bench/http-bench.c bench/tb_stats.c bench/tb_stats.h | $(BUILD)
+	$(CC) -O2 -g $(WARN) -o $@ bench/http-bench.c bench/tb_stats.c -lpthread -lm
 
 $(BUILD):
 	mkdir -p $@
@@ -151,7 +155,7 @@ test-deb:
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_TARGETS  = keyfile sni_name sni_index
+FUZZ_TARGETS  = keyfile sni_name sni_index sni_route
 
 $(BUILD)/fuzz-keyfile: tests/fuzz/fuzz_keyfile.c src/tk_keyfile.c src/tk_ring.c $(TK_HDRS) | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS) -lssl -lcrypto

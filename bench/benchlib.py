@@ -16,6 +16,7 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent
 CLIENT = TOP / "build" / "tls-bench"
+HTTP_CLIENT = TOP / "build" / "http-bench"
 HTTPD = os.environ.get("HTTPD", "/usr/sbin/apache2")
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 MODULE_DIR = Path(os.environ.get("TK_MODULE_DIR", TOP / "build"))
@@ -286,13 +287,15 @@ class Httpd(Server):
     conf_name = "httpd.conf"
 
     def __init__(self, label, workdir, material, global_conf="", vhost_conf="",
-                 extra_modules=(), vhost_names=(MAIN_NAME,)):
-        """@DIR@ in global_conf and vhost_conf is the server's own directory."""
+                 extra_modules=(), vhost_names=(MAIN_NAME,), ssl=True):
+        """@DIR@ in global_conf and vhost_conf is the server's own directory.  ssl=False:
+        plain-HTTP vhosts (no SSLEngine)."""
         super().__init__(label, workdir, material)
         self.global_conf = global_conf
         self.vhost_conf = vhost_conf
         self.extra_modules = list(extra_modules)
         self.vhost_names = list(vhost_names)
+        self.ssl = ssl
 
     def command(self):
         return [HTTPD, "-f", str(self.conf)] + (["-X"] if self.single else ["-DFOREGROUND"])
@@ -309,7 +312,7 @@ class Httpd(Server):
         vhosts = "".join(f"""
 <VirtualHost 127.0.0.1:{self.port}>
     ServerName {name}
-    SSLEngine on
+{"    SSLEngine on" if self.ssl else ""}
 {vhost_conf}</VirtualHost>
 """ for name in self.vhost_names)
         return "\n".join(lines) + f"""
@@ -476,6 +479,44 @@ def measure(server, watch=None, **kw):
     result["server_processes_changed"] = pids_before != pids_after
     if watcher:
         result["watch"] = watcher.finish()
+    return result
+
+
+def measure_http(server, host, duration=None, count=None, warmup=0.5, conns=8,
+                 per_conn=None, path="/"):
+    """One run of the plain-HTTP keep-alive client (build/http-bench) against the server,
+    with the server's CPU over the measured part only, as measure() does; per request
+    instead of per handshake."""
+    args = [str(HTTP_CLIENT), "--connect", f"127.0.0.1:{server.port}", "--host", host,
+            "--path", path, "--conns", str(conns), "--warmup", str(warmup), "--sync"]
+    args += ["--count", str(count)] if count else ["--duration", str(duration)]
+    if per_conn:
+        args += ["--per-conn", str(per_conn)]
+    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    ready = p.stdout.readline().strip()
+    if ready != "ready":
+        p.kill()
+        raise ClientError(f"http-bench did not get ready: {ready} {p.communicate()[1]}")
+    pids_before = server.pids()
+    cpu_before = cpu_times(pids_before)
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    out, err = p.communicate()
+    time.sleep(0.05)
+    pids_after = server.pids()
+    cpu_after = cpu_times(pids_before)
+    lines = out.strip().splitlines()
+    if not lines:
+        raise ClientError(f"http-bench printed nothing: {err}")
+    result = json.loads(lines[-1])
+    n = result["requests"]
+    for kind in ("total", "user", "system"):
+        spent = cpu_after[kind] - cpu_before[kind]
+        name = "server_cpu_us_per_req" if kind == "total" else f"server_{kind}_us_per_req"
+        result[name] = spent * 1e6 / n if n else None
+    result["client_cpu_us_per_req"] = result["client_cpu_s"] * 1e6 / n if n else None
+    result["server_processes_changed"] = pids_before != pids_after
     return result
 
 

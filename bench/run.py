@@ -5,7 +5,9 @@ nginx, side by side in one run (issue 5).  BENCHMARKS.md explains every number.
 
 Parts: handshakes (5 contenders x TLS 1.2/1.3 x full/resumed), SNI scaling (vhost
 counts, first and last name), memory (session cache vs tickets), key reload latency,
-instructions per resumed handshake (callgrind).  Writes bench/results/latest.json and
+instructions per resumed handshake (callgrind); for Host routing (issue 13): plain-HTTP
+keep-alive requests to the first and last of 10,000 vhosts (host), their instructions
+(host_instr), startup, graceful restart and memory with many SSL vhosts (mass).  Writes bench/results/latest.json and
 bench/results/latest.md.
 """
 
@@ -30,8 +32,9 @@ import benchlib as bl
 RESULTS = bl.TOP / "bench" / "results"
 WORK = bl.TOP / "build" / "bench"
 
-# quick: `make bench QUICK=1`, under 5 minutes here (3.7 with every part it runs), so
-# without the explanatory parts; full: `make bench`.
+# quick: `make bench QUICK=1`, under 5 minutes here (4.8 with every part it runs, 3.7
+# before the Host-routing parts), so without the explanatory parts; full: `make bench`.
+# host_callgrind_variants: quick counts the module's instructions only (its target).
 PROFILES = {
     "quick": dict(parts="handshakes,sni,memory,reload,instructions",
                   reps=3, duration=1.0, warmup=0.3, sni_counts=[5000], memory_sessions=5000,
@@ -43,6 +46,15 @@ PROFILES = {
                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module",
                                        "nginx")),
 }
+# Host routing (issue 13): its parts, the SNI part up to 10,000 vhosts, and their settings.
+PROFILES["quick"]["parts"] += ",host,host_instr"
+PROFILES["quick"].update(host_counts=[1, 10000], host_callgrind_counts=(300, 1300),
+                         host_callgrind_variants=("sni_vhost",), mass_counts=[1000])
+PROFILES["full"]["parts"] += ",host,host_instr,mass"
+PROFILES["full"]["sni_counts"] = PROFILES["full"]["sni_counts"] + [10000]
+PROFILES["full"].update(host_counts=[1, 10000], host_callgrind_counts=(500, 2500),
+                        host_callgrind_variants=("none", "core", "sni_vhost"),
+                        mass_counts=[1000, 5000, 10000])
 # Two client threads (event loops) with 32 connections in flight: every server has
 # work queued at all times, and the client is not held to one core (with one thread it
 # was, against nginx, whose rate it then capped).
@@ -367,6 +379,15 @@ def sni_keys(rows):
         name = "sni_last_vs_first" + ("" if row["variant"] == "sni_vhost" else "_modssl")
         out[name + suffix] = row["last_vs_first"]
         out[name + suffix + "_paired"] = row["last_vs_first_paired"]
+    # Issue 13's targets name 5,000 and 10,000 vhosts: keys of their own, whichever is
+    # the largest count measured.
+    for row in rows:
+        if row["vhosts"] >= 5000:
+            suffix = ("" if row["kind"] == "handshake" else "_get") + f"_{row['vhosts']}"
+            name = "sni_last_vs_first" + ("" if row["variant"] == "sni_vhost" else "_modssl")
+            out[name + suffix] = row["last_vs_first"]
+            out[name + suffix + "_paired"] = row["last_vs_first_paired"]
+            out[name + suffix + "_cpu"] = row["last_vs_first_cpu"]
     if "sni_last_vs_first" not in out:
         out["sni_last_vs_first"] = None
         why["sni_last_vs_first"] = (f"mod_sni_vhost is not built ({bl.SNI_VHOST_SO} is "
@@ -613,6 +634,293 @@ def instruction_ratios(instr):
     return out
 
 
+# --- Host routing at 10,000 vhosts (issue 13) ----------------------------------------
+
+TARGET_HOST_LAST_VS_FIRST = 0.95
+TARGET_HOST_CPU_LARGEST_VS_1 = 1.05  # CPU (or instructions) per request, at most
+HOST_CONNS = 8  # http-bench connections (one thread each), kept alive
+# Both variants load mod_sni_vhost and differ in one directive: "core" gives plain-HTTP
+# addresses back to core's scan (SNIVhostPlainHTTP off), so what differs is the routing
+# alone, not the module's other hooks.
+HOST_VARIANTS = (("core", "off"), ("sni_vhost", "on"))
+# host_instr may also count httpd without mod_sni_vhost ("none"): what the module costs
+# loaded but not routing.
+HOST_INSTR_VARIANTS = (("none", None),) + HOST_VARIANTS
+
+
+def host_server(label, material, n, plain_http, under=None):
+    """n plain-HTTP name-based vhosts v0 ... v(n-1) on one address, keep-alive without a
+    request limit (httpd's default closes after 100).  plain_http None: without
+    mod_sni_vhost."""
+    module = plain_http is not None
+    s = bl.Httpd(label, WORK, material,
+                 global_conf=(f"SNIVhostPlainHTTP {plain_http}\n" if module else "") +
+                 "MaxKeepAliveRequests 0\nKeepAliveTimeout 30",
+                 extra_modules=[("sni_vhost", bl.SNI_VHOST_SO)] if module else [],
+                 vhost_names=[f"v{i}.{bl.DOMAIN}" for i in range(n)], ssl=False)
+    return s.under(under) if under else s
+
+
+def part_host(profile, material, warnings):
+    """Plain-HTTP keep-alive requests (many per connection, no handshake) to the first and
+    to the last of n vhosts, with the module routing by Host and with core's scan: every
+    server runs at once and each repetition visits every (server, name) in rotated order,
+    so that the 1-vhost and the 10,000-vhost servers are measured side by side too."""
+    if not bl.SNI_VHOST_SO.exists():
+        return None, f"mod_sni_vhost is not built ({bl.SNI_VHOST_SO} is missing)"
+    if not bl.HTTP_CLIENT.exists():
+        return None, f"{bl.HTTP_CLIENT} is missing; run make first"
+    servers, startup, cells = [], {}, []
+    for n in profile["host_counts"]:
+        for variant, plain_http in HOST_VARIANTS:
+            s = start(host_server(f"host{n}-{variant}", material, n, plain_http), timeout=900)
+            s.variant, s.vhosts = variant, n
+            servers.append(s)
+            startup[f"{n}_{variant}"] = round(s.startup_s, 2)
+            say(f"host: {n} plain-HTTP vhosts, {variant}: started in {s.startup_s:.1f} s")
+            # With one vhost first and last are one name: measured twice, it shows how
+            # far apart two identical measurements fall.
+            cells += [(s, "first", 0), (s, "last", n - 1)]
+    runs = []
+    for rep in range(profile["reps"]):
+        for s, which, index in rotated(cells, rep):
+            r = bl.measure_http(s, f"v{index}.{bl.DOMAIN}", duration=profile["duration"],
+                                warmup=profile["warmup"], conns=HOST_CONNS)
+            r.update(vhosts=s.vhosts, variant=s.variant, name=which, rep=rep)
+            runs.append(r)
+            label = f"host {s.vhosts} vhosts {s.variant} {which} rep {rep}"
+            if r["failures"]:
+                warnings.append(f"{label}: {r['failures']} failures ({r['first_error']})")
+            if r["server_processes_changed"]:
+                warnings.append(f"{label}: server processes changed during the run")
+            say(f"  {label:<40} {r['rate']:8.0f} req/s  server "
+                f"{r['server_cpu_us_per_req']:.1f} us/req  p99 {r['lat_p99_ms']:.2f} ms  "
+                f"new conns {r['connections']}  fail {r['failures']}")
+    for s in servers:
+        stop(s)
+    return {"startup_s": startup, "runs": runs, "conns": HOST_CONNS,
+            "variants": dict(HOST_VARIANTS)}, None
+
+
+def summarize_http(runs):
+    return {"runs": len(runs), "rate": median(r["rate"] for r in runs),
+            "rate_min": min(r["rate"] for r in runs), "rate_max": max(r["rate"] for r in runs),
+            "server_cpu_us_per_req": median(r["server_cpu_us_per_req"] for r in runs),
+            "server_user_us_per_req": median(r["server_user_us_per_req"] for r in runs),
+            "server_system_us_per_req": median(r["server_system_us_per_req"] for r in runs),
+            "lat_p99_ms": median(r["lat_p99_ms"] for r in runs),
+            "failures": sum(r["failures"] for r in runs)}
+
+
+def host_rows(runs):
+    """Last against first, by vhost count and variant."""
+    table = {}
+    for r in runs:
+        table.setdefault((r["vhosts"], r["variant"]), {"first": [], "last": []})[
+            r["name"]].append(r)
+    rows = []
+    for (n, variant), by_name in sorted(table.items()):
+        first, last = summarize_http(by_name["first"]), summarize_http(by_name["last"])
+        pairs = [dict(r, contender=r["name"]) for r in by_name["first"] + by_name["last"]]
+        rows.append({"vhosts": n, "variant": variant, "first": first, "last": last,
+                     "last_vs_first": ratio(last["rate"], first["rate"]),
+                     "last_vs_first_paired": paired(pairs, "last", "first",
+                                                    lambda r: r["rate"])["median"],
+                     "last_vs_first_cpu": ratio(first["server_cpu_us_per_req"],
+                                                last["server_cpu_us_per_req"])})
+    return rows
+
+
+def host_keys(rows):
+    """host_last_vs_first (the module) and _core at the largest count; the CPU per request
+    to the last vhost at the largest count over that at 1 vhost (at most 1.05)."""
+    out = {}
+    largest = max(r["vhosts"] for r in rows)
+    by = {(r["vhosts"], r["variant"]): r for r in rows}
+    for variant, _ in HOST_VARIANTS:
+        suffix = "" if variant == "sni_vhost" else "_core"
+        row = by.get((largest, variant))
+        if row:
+            out["host_last_vs_first" + suffix] = row["last_vs_first"]
+            out["host_last_vs_first" + suffix + "_paired"] = row["last_vs_first_paired"]
+            out["host_last_vs_first" + suffix + "_cpu"] = row["last_vs_first_cpu"]
+        one = by.get((1, variant))
+        if row and one and largest > 1:
+            out[f"host_cpu_per_req_{largest}_vs_1" + suffix] = ratio(
+                row["last"]["server_cpu_us_per_req"],
+                median(r["server_cpu_us_per_req"] for r in (one["first"], one["last"])))
+    out["host_vhosts_largest"] = largest
+    return out
+
+
+def http_once(server, host, count, conns):
+    """A client run without the CPU reading."""
+    r = subprocess.run([str(bl.HTTP_CLIENT), "--connect", f"127.0.0.1:{server.port}",
+                        "--host", host, "--count", str(count), "--conns", str(conns),
+                        "--warmup", "0"], capture_output=True, text=True)
+    lines = r.stdout.strip().splitlines()
+    if not lines:
+        raise bl.ClientError(f"http-bench printed nothing: {r.stderr}")
+    return json.loads(lines[-1])
+
+
+def host_callgrind_run(material, variant, plain_http, n, count, warnings):
+    label = f"cg-host{n}-{variant}-{count}"
+    out = callgrind_out_file(WORK / "callgrind" / f"{label}.out")
+    s = host_server(label, material, n, plain_http,
+                    under=["valgrind", "--tool=callgrind", "--vgdb=no",
+                           f"--callgrind-out-file={out}"])
+    start(s, timeout=900)
+    host = f"v{n - 1}.{bl.DOMAIN}"
+    try:
+        http_once(s, host, 100, 2)
+        r = http_once(s, host, count, 2)
+        if r["failures"] or r["requests"] != count:
+            warnings.append(f"{label}: {r['requests']} requests, {r['failures']} failures "
+                            f"({r['first_error']})")
+    finally:
+        stop(s)
+    return callgrind_counts(out, None)[0]
+
+
+def host_targets(keys):
+    """Issue 13's targets, of the keys measured: rates at least, costs at most."""
+    out = {}
+    for name in ("sni_last_vs_first_get_5000", "sni_last_vs_first_get_10000",
+                 "host_last_vs_first"):
+        if name in keys:
+            out[name] = {"target": TARGET_HOST_LAST_VS_FIRST, "value": keys[name],
+                         "met": None if keys[name] is None else
+                         keys[name] >= TARGET_HOST_LAST_VS_FIRST}
+    for name in ("host_cpu_per_req_10000_vs_1", "host_instr_per_req_10000_vs_1"):
+        if name in keys:
+            out[name] = {"target_max": TARGET_HOST_CPU_LARGEST_VS_1, "value": keys[name],
+                         "met": None if keys[name] is None else
+                         keys[name] <= TARGET_HOST_CPU_LARGEST_VS_1}
+    return out
+
+
+def part_host_instr(profile, material, warnings):
+    """Instructions per keep-alive plain-HTTP request to the last vhost, at 1 and at the
+    largest count, with the module and with core's scan: two runs under callgrind with n1
+    and n2 requests, (total2 - total1) / (n2 - n1), as part_instructions does for
+    handshakes.  Deterministic where the CPU time of part_host is not."""
+    if shutil.which("valgrind") is None:
+        return None, "valgrind is not installed"
+    if not bl.SNI_VHOST_SO.exists():
+        return None, f"mod_sni_vhost is not built ({bl.SNI_VHOST_SO} is missing)"
+    n1, n2 = profile["host_callgrind_counts"]
+    out = {}
+    for n in sorted({1, max(profile["host_counts"])}):
+        for variant, plain_http in HOST_INSTR_VARIANTS:
+            if variant not in profile["host_callgrind_variants"]:
+                continue
+            t1, t2 = (host_callgrind_run(material, variant, plain_http, n, k, warnings)
+                      for k in (n1, n2))
+            out[f"{n}_{variant}"] = {"vhosts": n, "variant": variant,
+                                     "instructions_per_req": round((t2 - t1) / (n2 - n1))}
+            say(f"host_instr: {n} vhosts {variant}: {out[f'{n}_{variant}']}")
+    return out, None
+
+
+def host_instr_keys(instr):
+    out = {}
+    largest = max(e["vhosts"] for e in instr.values())
+    for variant, _ in HOST_INSTR_VARIANTS:
+        suffix = "" if variant == "sni_vhost" else "_" + variant
+        one, big = instr.get(f"1_{variant}"), instr.get(f"{largest}_{variant}")
+        if one and big and largest > 1:
+            out[f"host_instr_per_req_{largest}_vs_1" + suffix] = ratio(
+                big["instructions_per_req"], one["instructions_per_req"])
+    return out
+
+
+# --- issue 13: startup, graceful restart and memory with many SSL vhosts ------------
+
+MASS_VARIANTS = ("modssl", "modules")
+
+
+def mass_server(material, n, variant):
+    """n SSL vhosts on one address sharing the one wildcard certificate; "modssl": mod_ssl
+    alone; "modules": with mod_tls_tickets (one server-wide key file) and mod_sni_vhost."""
+    names = [f"v{i}.{bl.DOMAIN}" for i in range(n)]
+    if variant == "modssl":
+        return bl.Httpd(f"mass{n}-{variant}", WORK, material, vhost_names=names)
+    return bl.Httpd(f"mass{n}-{variant}", WORK, material,
+                    global_conf=f"SSLTicketKeyFile {material.ticket_key}",
+                    extra_modules=[("tls_tickets", bl.TLS_TICKETS_SO),
+                                   ("sni_vhost", bl.SNI_VHOST_SO)], vhost_names=names)
+
+
+def serving_children(server):
+    """The pids of the processes below the master that serve (threads: not the watcher)."""
+    found = set()
+    for pid in server.pids():
+        try:
+            if pid != server.proc.pid and bl.process_threads(pid) > 1:
+                found.add(pid)
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def served(server, name):
+    """Whether one GET over TLS 1.2 to name gets 200."""
+    try:
+        r = bl.client_once(server, tls="1.2", mode="full", names=[name], get="/", count=2,
+                           conns=1, warmup=0)
+    except bl.ClientError:
+        return False
+    return r["handshakes"] == 2 and not r["failures"]
+
+
+def graceful_time(server, name, timeout=900):
+    """Seconds from SIGUSR1 to a new generation: every serving child replaced, as many as
+    before, and a request to name answered."""
+    before = serving_children(server)
+    t0 = time.monotonic()
+    server.graceful()
+    while time.monotonic() - t0 < timeout:
+        now = serving_children(server)
+        if len(now) >= bl.WORKER_PROCESSES and not now & before and served(server, name):
+            return round(time.monotonic() - t0, 2)
+        time.sleep(0.05)
+    return None
+
+
+def part_mass(profile, material, warnings):
+    """Startup time (to the children up and the port answering), graceful-restart time
+    and memory of the master and of one serving child, by SSL vhost count, with mod_ssl
+    alone and with both modules: one server at a time."""
+    out = {}
+    for n in profile["mass_counts"]:
+        for variant in MASS_VARIANTS:
+            if variant == "modules" and not bl.SNI_VHOST_SO.exists():
+                continue
+            s = start(mass_server(material, n, variant), timeout=900)
+            last = f"v{n - 1}.{bl.DOMAIN}"
+            try:
+                if not served(s, last):
+                    warnings.append(f"mass {n} {variant}: no 200 from {last}")
+                mem = s.memory()
+                graceful = graceful_time(s, last)
+                if graceful is None:
+                    warnings.append(f"mass {n} {variant}: no new generation after a "
+                                    "graceful restart")
+                after = s.memory()
+            finally:
+                stop(s)
+            entry = {"vhosts": n, "variant": variant, "startup_s": round(s.startup_s, 2),
+                     "graceful_s": graceful, "master": mem["master"],
+                     "child": mem["children"][0] if mem["children"] else None,
+                     "others": mem["others"], "after_graceful": after}
+            out[f"{n}_{variant}"] = entry
+            say(f"mass: {n} SSL vhosts, {variant}: started in {entry['startup_s']} s, "
+                f"graceful {graceful} s, master RSS {mem['master']['rss']} kB, child RSS "
+                f"{entry['child']['rss'] if entry['child'] else '-'} kB")
+    return out, None
+
+
 # --- part 7: system calls per handshake (strace) ---------------------------------------
 
 SYSCALL_CONTENDERS = ("module", "nginx")
@@ -772,6 +1080,7 @@ def markdown(result):
         lines += table(["server", "full TLS 1.2 handshakes", "PSS idle kB", "PSS after kB",
                         "growth kB", "children's PSS kB", "watcher's PSS kB", "cache entries"],
                        ["---"] + ["---:"] * 7, rows)
+    lines += host_markdown(result)
     rows = [[f"`{k}`", fmt(v, 4) if isinstance(v, float) else fmt(v)]
             for k, v in result["keys"].items()]
     rows += [[f"`{k}`", f"null: {v}"] for k, v in result["why_null"].items()]
@@ -780,12 +1089,44 @@ def markdown(result):
     return "\n".join(lines) + "\n"
 
 
+def host_markdown(result):
+    """The tables of the Host-routing parts (issue 13) that ran."""
+    lines = []
+    if result.get("host"):
+        rows = [[r["vhosts"], r["variant"], fmt(r["first"]["rate"]), fmt(r["last"]["rate"]),
+                 fmt(r["last_vs_first"], 3), fmt(r["last_vs_first_paired"], 3),
+                 fmt(r["first"]["server_cpu_us_per_req"], 1),
+                 fmt(r["last"]["server_cpu_us_per_req"], 1), fmt(r["last_vs_first_cpu"], 3),
+                 r["first"]["failures"] + r["last"]["failures"]]
+                for r in result["host"]["rows"]]
+        lines += table(["vhosts", "plain HTTP, keep-alive", "first req/s", "last req/s",
+                        "last/first", "paired", "first µs/req", "last µs/req",
+                        "last/first (CPU)", "failures"],
+                       ["---:", "---"] + ["---:"] * 8, rows)
+    if result.get("host_instr"):
+        rows = [[e["vhosts"], e["variant"], f"{e['instructions_per_req']:,}"]
+                for e in result["host_instr"].values()]
+        lines += table(["vhosts", "plain HTTP, last vhost", "instructions/request"],
+                       ["---:", "---", "---:"], rows)
+    if result.get("mass"):
+        rows = [[e["vhosts"], e["variant"], fmt(e["startup_s"], 1), fmt(e["graceful_s"], 1),
+                 e["master"]["rss"], e["master"]["pss"],
+                 e["child"]["rss"] if e["child"] else "–",
+                 e["child"]["pss"] if e["child"] else "–",
+                 ", ".join(str(o["rss"]) for o in e["others"]) or "–"]
+                for e in result["mass"].values()]
+        lines += table(["SSL vhosts", "server", "startup s", "graceful s", "master RSS kB",
+                        "master PSS kB", "child RSS kB", "child PSS kB", "watcher RSS kB"],
+                       ["---:", "---"] + ["---:"] * 7, rows)
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the short run (under 5 minutes)")
     parser.add_argument("--parts", help="comma-separated parts to run (default: the "
                         "profile's: " + PROFILES["full"]["parts"] + "; QUICK leaves out "
-                        "single_use and syscalls)")
+                        "single_use, syscalls and mass)")
     parser.add_argument("--rescore", metavar="JSON",
                         help="measure nothing: derive the summaries, keys and tables again "
                              "from a results file")
@@ -793,6 +1134,9 @@ def main():
                         help="measure the parts given by --parts again and put them into "
                              "that results file, keeping its other parts (the file records "
                              "which parts were measured again, and when)")
+    parser.add_argument("--sni-counts", metavar="N,N",
+                        help="the vhost counts of the sni part instead of the profile's "
+                             "(e.g. 5000,10000)")
     args = parser.parse_args()
     if args.rescore:
         write_results(load_results(args.rescore))
@@ -800,9 +1144,11 @@ def main():
     if args.into and not args.parts:
         parser.error("--into needs --parts")
     profile = PROFILES["quick" if args.quick else "full"]
+    if args.sni_counts:
+        profile = dict(profile, sni_counts=[int(n) for n in args.sni_counts.split(",")])
     parts = set((args.parts or profile["parts"]).split(","))
 
-    for path in (bl.CLIENT, bl.TLS_TICKETS_SO):
+    for path in (bl.CLIENT, bl.HTTP_CLIENT, bl.TLS_TICKETS_SO):
         if not path.exists():
             sys.exit(f"bench: {path} is missing; run make first")
     atexit.register(stop_all)
@@ -828,6 +1174,12 @@ def main():
         result["memory"] = part_memory(profile, material, warnings)
     if "reload" in parts:
         result["reload"] = part_reload(material)
+    for name, run_part in (("host", part_host), ("host_instr", part_host_instr),
+                           ("mass", part_mass)):
+        if name in parts:
+            result[name], err = run_part(profile, material, warnings)
+            if err:
+                result["part_errors"][name] = err
     if "instructions" in parts:
         result["instructions"], err = part_instructions(profile, material, warnings)
         if err:
@@ -904,6 +1256,16 @@ def score(result):
             cell = result["syscalls"][f"tls{v}_resume"]
             keys[f"syscalls_per_hs_module_tls{v}"] = cell["module"]["per_hs"]
             keys[f"syscalls_per_hs_nginx_tls{v}"] = cell["nginx"]["per_hs"]
+    if result.get("host"):
+        result["host"]["rows"] = host_rows(result["host"]["runs"])
+        keys.update(host_keys(result["host"]["rows"]))
+    if result.get("host_instr"):
+        keys.update(host_instr_keys(result["host_instr"]))
+    for label, e in (result.get("mass") or {}).items():
+        keys[f"mass_{label}_startup_s"] = e["startup_s"]
+        keys[f"mass_{label}_graceful_s"] = e["graceful_s"]
+        keys[f"mass_{label}_master_rss_kb"] = e["master"]["rss"]
+        keys[f"mass_{label}_child_rss_kb"] = e["child"]["rss"] if e["child"] else None
     result["targets"] = {}
     for name, value in (("module_vs_modssl_resumed_tls12", TARGET_MODULE_VS_MODSSL),
                         ("module_vs_modssl_resumed_tls13", TARGET_MODULE_VS_MODSSL),
@@ -912,6 +1274,7 @@ def score(result):
             result["targets"][name] = {
                 "target": value, "value": keys[name],
                 "met": None if keys[name] is None else keys[name] >= value}
+    result["targets"].update(host_targets(keys))
     result["keys"] = keys
     result["why_null"] = why
 

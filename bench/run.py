@@ -34,27 +34,25 @@ WORK = bl.TOP / "build" / "bench"
 
 # quick: `make bench QUICK=1`, under 5 minutes here (4.8 with every part it runs, 3.7
 # before the Host-routing parts), so without the explanatory parts; full: `make bench`.
-# host_callgrind_variants: quick counts the module's instructions only (its target).
+# Host routing (issue 13): host_counts, host_callgrind_* and mass_counts; quick counts
+# the module's instructions only (its target).  farm_reps: turns of each farm.
 PROFILES = {
-    "quick": dict(parts="handshakes,sni,memory,reload,instructions",
+    "quick": dict(parts="handshakes,sni,memory,reload,instructions,host,host_instr",
                   reps=3, duration=1.0, warmup=0.3, sni_counts=[5000], memory_sessions=5000,
                   callgrind_counts=(50, 250),
-                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module")),
-    "full": dict(parts="handshakes,single_use,sni,memory,reload,instructions,syscalls,farm",
-                 reps=5, duration=5.0, warmup=1.0, sni_counts=[1, 100, 1000, 5000],
+                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module"),
+                  host_counts=[1, 10000], host_callgrind_counts=(300, 1300),
+                  host_callgrind_variants=("sni_vhost",), mass_counts=[1000], farm_reps=3),
+    "full": dict(parts="handshakes,single_use,sni,memory,reload,instructions,syscalls,farm,"
+                       "host,host_instr,mass",
+                 reps=5, duration=5.0, warmup=1.0, sni_counts=[1, 100, 1000, 5000, 10000],
                  memory_sessions=100000, callgrind_counts=(100, 600),
                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module",
-                                       "nginx")),
+                                       "nginx"),
+                 host_counts=[1, 10000], host_callgrind_counts=(500, 2500),
+                 host_callgrind_variants=("none", "core", "sni_vhost"),
+                 mass_counts=[1000, 5000, 10000], farm_reps=7),
 }
-# Host routing (issue 13): its parts, the SNI part up to 10,000 vhosts, and their settings.
-PROFILES["quick"]["parts"] += ",host,host_instr"
-PROFILES["quick"].update(host_counts=[1, 10000], host_callgrind_counts=(300, 1300),
-                         host_callgrind_variants=("sni_vhost",), mass_counts=[1000])
-PROFILES["full"]["parts"] += ",host,host_instr,mass"
-PROFILES["full"]["sni_counts"] = PROFILES["full"]["sni_counts"] + [10000]
-PROFILES["full"].update(host_counts=[1, 10000], host_callgrind_counts=(500, 2500),
-                        host_callgrind_variants=("none", "core", "sni_vhost"),
-                        mass_counts=[1000, 5000, 10000])
 # Two client threads (event loops) with 32 connections in flight: every server has
 # work queued at all times, and the client is not held to one core (with one thread it
 # was, against nginx, whose rate it then capped).
@@ -965,7 +963,7 @@ def part_farm(profile):
     share of offered tickets resumed across instances (target 100 %) and the rate ratio."""
     if shutil.which("redis-server") is None:
         return None, "redis-server is not installed"
-    env = dict(os.environ, SLICE="6", REPS="7" if profile is PROFILES["full"] else "3")
+    env = dict(os.environ, SLICE="6", REPS=str(profile["farm_reps"]))
     out = subprocess.run([str(bl.TOP / "bench" / "farm_load.pl")], capture_output=True,
                          text=True, env=env).stdout
     farms = {}

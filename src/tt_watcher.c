@@ -6,6 +6,9 @@
  * graceful restart; it also rotates the automatic keys.  It talks to nothing but the store
  * in shared memory, which children read without a lock.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -36,6 +39,7 @@ typedef struct {
     apr_interval_time_t auto_rotate; /* -1: no automatic keys to rotate */
     apr_array_header_t *files;       /* of tt_watched_slot_t */
     apr_proc_t proc;
+    int stop_fd; /* the parent's end of the watcher's stop pipe, -1 when none */
 } tt_watcher_t;
 
 typedef struct {
@@ -128,7 +132,7 @@ static void watcher_tick(tt_watcher_t *w, apr_pool_t *p, pid_t parent, tk_ring_t
 
 /* The watcher process: root, like the parent, so that it reads the key files; no
  * listener, no httpd signal handler.  It ends with the parent. */
-static void watcher_main(tt_watcher_t *w, apr_pool_t *pconf)
+static void watcher_main(tt_watcher_t *w, apr_pool_t *pconf, int stop_fd)
 {
     static const int reset[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH, SIGPIPE};
     pid_t parent = getppid();
@@ -147,8 +151,14 @@ static void watcher_main(tt_watcher_t *w, apr_pool_t *pconf)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
     apr_pool_create(&p, pconf);
+    /* Sleeps on the stop pipe: it ends when the parent's configuration goes, even where
+     * the parent cannot signal a root process (httpd -X has dropped its privileges). */
     while (getppid() == parent) {
-        apr_sleep(w->interval);
+        struct pollfd stop = {stop_fd, POLLIN, 0};
+        int timeout = (int)apr_time_as_msec(w->interval);
+
+        if (poll(&stop, 1, timeout) > 0)
+            break;
         watcher_tick(w, p, parent, &ring);
         apr_pool_clear(p); /* wipes what the check read */
     }
@@ -187,13 +197,41 @@ static void watcher_maintenance(int reason, void *data, apr_wait_t status)
     }
 }
 
+/* When the configuration goes, before APR stops its subprocesses: the watcher sees its
+ * stop pipe close and ends by itself.  (APR then signals it, which a parent that has given
+ * up root, as httpd -X does, cannot do to a root process: it would wait for it forever.) */
+static apr_status_t close_stop_pipe(void *data)
+{
+    tt_watcher_t *w = data;
+
+    if (w->stop_fd >= 0)
+        close(w->stop_fd);
+    w->stop_fd = -1;
+    return APR_SUCCESS;
+}
+
 static void start_watcher(tt_watcher_t *w, apr_pool_t *pconf)
 {
-    apr_status_t rv = apr_proc_fork(&w->proc, pconf);
+    apr_status_t rv;
+    int fds[2];
 
-    if (rv == APR_INCHILD)
-        watcher_main(w, pconf);
+    close_stop_pipe(w); /* a watcher started again gets a new pipe */
+    if (pipe(fds) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), w->s,
+                     "mod_tls_tickets: cannot start the key-file watcher (no pipe); key files "
+                     "are read only at restarts and automatic keys do not rotate");
+        return;
+    }
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    rv = apr_proc_fork(&w->proc, pconf);
+    if (rv == APR_INCHILD) {
+        close(fds[1]);
+        watcher_main(w, pconf, fds[0]);
+    }
+    close(fds[0]);
+    w->stop_fd = fds[1];
     if (rv != APR_INPARENT) {
+        close_stop_pipe(w);
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, w->s,
                      "mod_tls_tickets: cannot start the key-file watcher; key files are read "
                      "only at restarts and automatic keys do not rotate");
@@ -213,6 +251,8 @@ void tt_watcher_start(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 
     w = apr_pcalloc(pconf, sizeof(*w));
     w->s = s;
+    w->stop_fd = -1;
+    apr_pool_cleanup_register(pconf, w, close_stop_pipe, apr_pool_cleanup_null);
     w->store = tt_retained->store;
     w->reload = conf->reload == TT_RELOAD_UNSET ? TT_RELOAD_LIVE : conf->reload;
     w->interval = tt_check_interval(conf);

@@ -21,6 +21,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import ssl
 import statistics
 import subprocess
@@ -40,7 +41,8 @@ PROFILES = {
     "quick": dict(parts="handshakes,sni,memory,reload,instructions,host,host_instr",
                   reps=3, duration=1.0, warmup=0.3, sni_counts=[5000], memory_sessions=5000,
                   callgrind_counts=(50, 250),
-                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module"),
+                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module",
+                                        "module-store"),
                   host_counts=[1, 10000], host_callgrind_counts=(300, 1300),
                   host_callgrind_variants=("sni_vhost",), mass_counts=[1000], farm_reps=3),
     "full": dict(parts="handshakes,single_use,sni,memory,reload,instructions,syscalls,farm,"
@@ -48,7 +50,7 @@ PROFILES = {
                  reps=5, duration=5.0, warmup=1.0, sni_counts=[1, 100, 1000, 5000, 10000],
                  memory_sessions=100000, callgrind_counts=(100, 600),
                  callgrind_contenders=("modssl-tickets", "modssl-nokeyfile", "module",
-                                       "nginx"),
+                                       "module-store", "nginx"),
                  host_counts=[1, 10000], host_callgrind_counts=(500, 2500),
                  host_callgrind_variants=("none", "core", "sni_vhost"),
                  mass_counts=[1000, 5000, 10000], farm_reps=7),
@@ -180,10 +182,48 @@ def contender(kind, material, label=None, watcher=True):
                         global_conf=f"SSLTicketKeyFile {material.ticket_key}"
                                     + ("" if watcher else "\nSSLTicketKeyReload off"),
                         extra_modules=[("tls_tickets", bl.TLS_TICKETS_SO)])
+    if kind == "module-store":
+        # mod_tls_tickets with a farm's keys from a Redis (SSLTicketKeyStore): its watcher
+        # always runs, and the ring holds the keys of several periods.
+        libexec = bl.run(["apxs", "-q", "LIBEXECDIR"]).strip()
+        return bl.Httpd(label, WORK, material,
+                        global_conf=f"SSLTicketKeyStore redis:127.0.0.1:{bench_redis()}\n"
+                                    f"SSLTicketKeyStoreSecret {farm_secret()}",
+                        extra_modules=[("socache_redis", f"{libexec}/mod_socache_redis.so"),
+                                       ("tls_tickets", bl.TLS_TICKETS_SO)])
     if kind == "nginx":
         # nginx with the same key bytes in its own 48-byte layout.
         return bl.Nginx(label, WORK, material)
     raise ValueError(kind)
+
+
+_redis_port = None
+
+
+def bench_redis():
+    """The port of a Redis on loopback, started once (no persistence), stopped at exit."""
+    global _redis_port
+    if _redis_port is None:
+        port = bl.free_port()
+        proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        atexit.register(proc.terminate)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        _redis_port = port
+    return _redis_port
+
+
+def farm_secret():
+    """A farm secret file, root's with mode 0600 (SSLTicketKeyStoreSecret refuses others)."""
+    path = WORK / "farm.secret"
+    bl.write_file(path, os.urandom(32).hex() + "\n", 0o600)
+    return path
 
 
 def part_handshakes(profile, material, warnings):
@@ -548,19 +588,38 @@ def part_reload(material):
 # --- part 6: instructions per handshake (callgrind) -------------------------------------
 
 # The module's ticket-key callback (mod_ssl's is a static symbol of a stripped DSO).
-CALLBACK_SYMBOL = {"module": "ticket_key_cb"}
+CALLBACK_SYMBOL = {"module": "ticket_key_cb", "module-store": "ticket_key_cb"}
 
 
-def callgrind_out_file(path):
-    """An empty output file the server can write when it exits: httpd has switched to
-    nobody by then, so the file must exist and be nobody's beforehand."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o755)
-    path.write_text("")
+def callgrind_out_dir(label):
+    """A fresh directory for the profiles of one run under callgrind, one file per process
+    (the --callgrind-out-file pattern in it has %p): a process the server forks, such as
+    mod_tls_tickets' watcher, writes its own instead of over the server's.  Anyone may
+    write in it; see callgrind_hand_over() for the server's own file."""
+    d = WORK / "callgrind" / label
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    os.chmod(d.parent, 0o755)
+    os.chmod(d, 0o1777)
+    return d
+
+
+def callgrind_hand_over(d):
+    """Once the server runs: callgrind made its file at startup, as root, and writes it at
+    exit, when httpd has switched to nobody: the file must be nobody's by then."""
     if os.geteuid() == 0:
         nobody = pwd.getpwnam("nobody")
-        os.chown(path, nobody.pw_uid, nobody.pw_gid)
-    return path
+        for f in d.glob("callgrind.*.out"):
+            os.chown(f, nobody.pw_uid, nobody.pw_gid)
+
+
+def callgrind_server_profile(d):
+    """The server's profile among a run's: the one that counted the most instructions (a
+    watcher sleeps between its checks)."""
+    files = sorted(d.glob("callgrind.*.out"))
+    if not files:
+        raise RuntimeError(f"callgrind wrote no profile in {d}")
+    return max(files, key=lambda f: callgrind_counts(f, None)[0] or 0)
 
 
 def callgrind_counts(path, symbol):
@@ -582,17 +641,19 @@ def callgrind_counts(path, symbol):
 
 def callgrind_run(kind, material, tls, count, warnings):
     label = f"cg-{kind}-tls{tls.replace('.', '')}-{count}"
-    out = callgrind_out_file(WORK / "callgrind" / f"{label}.out")
+    out = callgrind_out_dir(label)
     s = contender(kind, material, label, watcher=False).under(
-        ["valgrind", "--tool=callgrind", "--vgdb=no", f"--callgrind-out-file={out}"])
+        ["valgrind", "--tool=callgrind", "--vgdb=no",
+         f"--callgrind-out-file={out}/callgrind.%p.out"])
     start(s, timeout=600)
+    callgrind_hand_over(out)
     try:
         bl.client_once(s, tls=tls, mode="resume", count=50, conns=4, warmup=0)
         r = bl.client_once(s, tls=tls, mode="resume", count=count, conns=4, warmup=0)
         check(warnings, label, r, "resume")
     finally:
         stop(s)
-    return callgrind_counts(out, CALLBACK_SYMBOL.get(kind))
+    return callgrind_counts(callgrind_server_profile(out), CALLBACK_SYMBOL.get(kind))
 
 
 def part_instructions(profile, material, warnings):
@@ -607,6 +668,8 @@ def part_instructions(profile, material, warnings):
     for tls in ("1.2", "1.3"):
         cell = out.setdefault(f"tls{tls.replace('.', '')}_resume", {})
         for kind in profile["callgrind_contenders"]:
+            if kind == "module-store" and shutil.which("redis-server") is None:
+                continue  # the farm's store needs a Redis
             (t1, c1), (t2, c2) = (callgrind_run(kind, material, tls, n, warnings)
                                   for n in (n1, n2))
             entry = {"instructions_per_hs": round((t2 - t1) / (n2 - n1))}
@@ -629,6 +692,15 @@ def instruction_ratios(instr):
                     cell[other]["instructions_per_hs"], mine)
         callback = cell["module"].get("callback_instructions_per_hs")
         out[f"module_callback_share_tls{v}"] = ratio(callback, mine)
+        if "module-store" in cell:
+            # issue 12: a farm's store is off the handshake path; above 1, the store is
+            # cheaper than the key file
+            store = cell["module-store"]["instructions_per_hs"]
+            out[f"module_store_vs_file_resumed_tls{v}_instr"] = ratio(mine, store)
+            for other, name in VERSUS.items():
+                if other in cell:
+                    out[f"module_store_vs_{name}_resumed_tls{v}_instr"] = ratio(
+                        cell[other]["instructions_per_hs"], store)
     return out
 
 
@@ -764,11 +836,12 @@ def http_once(server, host, count, conns):
 
 def host_callgrind_run(material, variant, plain_http, n, count, warnings):
     label = f"cg-host{n}-{variant}-{count}"
-    out = callgrind_out_file(WORK / "callgrind" / f"{label}.out")
+    out = callgrind_out_dir(label)
     s = host_server(label, material, n, plain_http,
                     under=["valgrind", "--tool=callgrind", "--vgdb=no",
-                           f"--callgrind-out-file={out}"])
+                           f"--callgrind-out-file={out}/callgrind.%p.out"])
     start(s, timeout=900)
+    callgrind_hand_over(out)
     host = f"v{n - 1}.{bl.DOMAIN}"
     try:
         http_once(s, host, 100, 2)
@@ -778,7 +851,7 @@ def host_callgrind_run(material, variant, plain_http, n, count, warnings):
                             f"({r['first_error']})")
     finally:
         stop(s)
-    return callgrind_counts(out, None)[0]
+    return callgrind_counts(callgrind_server_profile(out), None)[0]
 
 
 def host_targets(keys):

@@ -75,7 +75,7 @@ UNIT_SRC  = tests/unit_main.c tests/test_keyfile.c tests/test_ring.c tests/test_
             tests/test_watch.c tests/test_ticket.c tests/test_sni.c \
             tests/test_route.c tests/test_farm.c
 
-$(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_FARM) $(TK_HDRS) $(SNI_CORE) \
+$(BUILD)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h tests/route_model.h $(TK_CORE) $(TK_FARM) $(TK_HDRS) $(SNI_CORE) \
                      $(SNI_HDRS) | $(BUILD)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(TK_FARM) $(APR_LIBS) -lssl -lcrypto
 
@@ -160,7 +160,7 @@ FUZZ_TARGETS  = keyfile sni_name sni_index sni_route
 $(BUILD)/fuzz-keyfile: tests/fuzz/fuzz_keyfile.c src/tk_keyfile.c src/tk_ring.c $(TK_HDRS) | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS) -lssl -lcrypto
 
-$(BUILD)/fuzz-sni_%: tests/fuzz/fuzz_sni_%.c $(SNI_CORE) $(SNI_HDRS) | $(BUILD)
+$(BUILD)/fuzz-sni_%: tests/fuzz/fuzz_sni_%.c tests/route_model.h $(SNI_CORE) $(SNI_HDRS) | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc $(APR_CFLAGS) -o $@ $(filter %.c,$^) $(APR_LIBS)
 
 # Each target runs FUZZ_SECONDS from the committed seeds; any finding fails the run.
@@ -188,7 +188,7 @@ ASAN_REPORTS = $(CURDIR)/$(ASAN_DIR)/reports
 $(ASAN_DIR)/mod_tls_tickets.so $(ASAN_DIR)/mod_sni_vhost.so: MOD_EXTRA = $(ASAN_CFLAGS)
 $(ASAN_DIR)/mod_tls_tickets.so $(ASAN_DIR)/mod_sni_vhost.so: MOD_LDFLAGS += -lasan -lubsan
 $(eval $(call module_rules,$(ASAN_DIR)))
-$(ASAN_DIR)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h $(TK_CORE) $(TK_FARM) $(TK_HDRS) $(SNI_CORE) \
+$(ASAN_DIR)/unit-tests: $(UNIT_SRC) tests/unit.h tests/keys.h tests/route_model.h $(TK_CORE) $(TK_FARM) $(TK_HDRS) $(SNI_CORE) \
                         $(SNI_HDRS) | $(ASAN_DIR)
 	$(CC) $(UNIT_CFLAGS) $(ASAN_CFLAGS) -o $@ $(UNIT_SRC) $(TK_CORE) $(SNI_CORE) $(TK_FARM) $(APR_LIBS) \
 	    -lssl -lcrypto

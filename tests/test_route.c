@@ -7,46 +7,10 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "route_model.h"
 #include "sni_route.h"
 
-/* A vhost as core sees it, for the model below. */
-typedef struct {
-    const char *names[4]; /* ServerName and exact aliases */
-    const char *globs[3];
-    const char *address;
-    const char *path;
-} model_vhost;
-
-/* httpd core's own rule, written as core does it (server/vhost.c, util.c): every vhost in
- * order, its names, then its globs; the first match wins; else the first address. */
-static int model_glob(const char *s, const char *p)
-{
-    if (*p == '\0')
-        return *s == '\0';
-    if (*p == '*')
-        return model_glob(s, p + 1) || (*s && model_glob(s + 1, p));
-    return *s && (*p == '?' || apr_tolower(*p) == apr_tolower(*s)) && model_glob(s + 1, p + 1);
-}
-
-static int model_route(const model_vhost *v, int n, const char *host)
-{
-    int i, j;
-
-    for (i = 0; i < n; i++) {
-        for (j = 0; j < 4; j++)
-            if (v[i].names[j] && !strcasecmp(host, v[i].names[j]))
-                return i;
-        for (j = 0; j < 3; j++)
-            if (v[i].globs[j] && model_glob(host, v[i].globs[j]))
-                return i;
-    }
-    for (i = 0; i < n; i++)
-        if (v[i].address && !strcasecmp(host, v[i].address))
-            return i;
-    return -1;
-}
-
-static const sni_router_t *build(const model_vhost *v, int n, int *ids)
+static const sni_router_t *build(const route_model_vhost *v, int n, int *ids)
 {
     sni_router_builder_t *b = sni_router_builder_create(unit_pool);
     int i, j;
@@ -54,9 +18,9 @@ static const sni_router_t *build(const model_vhost *v, int n, int *ids)
     for (i = 0; i < n; i++) {
         ids[i] = i;
         sni_router_add_vhost(b, &ids[i]);
-        for (j = 0; j < 4; j++)
+        for (j = 0; j < ROUTE_MODEL_NAMES; j++)
             sni_router_add_name(b, v[i].names[j]);
-        for (j = 0; j < 3; j++)
+        for (j = 0; j < ROUTE_MODEL_GLOBS; j++)
             sni_router_add_glob(b, v[i].globs[j]);
         sni_router_add_address(b, v[i].address);
         sni_router_add_path(b, v[i].path);
@@ -73,7 +37,7 @@ static int route(const sni_router_t *rt, const char *host, sni_route_e *how)
 
 static void the_first_vhost_in_order_wins_as_in_core(void)
 {
-    model_vhost v[] = {
+    route_model_vhost v[] = {
         {{"default.test"}, {NULL}, "*", NULL},
         {{"a.test"}, {"*.wild.test"}, "*", NULL},
         {{"www.wild.test", "WWW.Other.Test"}, {NULL}, "*", NULL},
@@ -103,7 +67,7 @@ static void the_first_vhost_in_order_wins_as_in_core(void)
 
 static void server_path_is_a_prefix_at_a_segment(void)
 {
-    model_vhost v[] = {
+    route_model_vhost v[] = {
         {{"a.test"}, {NULL}, NULL, NULL},
         {{"b.test"}, {NULL}, NULL, "/b"},
         {{"c.test"}, {NULL}, NULL, "/c/"},
@@ -184,7 +148,7 @@ static void random_configurations_route_as_core_does(void)
     int round, mismatches = 0;
 
     for (round = 0; round < 300; round++) {
-        model_vhost v[12];
+        route_model_vhost v[12];
         int ids[12], n = 1 + rand_r(&seed) % 12, i, j, k;
         const sni_router_t *rt;
 
@@ -201,7 +165,7 @@ static void random_configurations_route_as_core_does(void)
             const char *host = random_word(&seed, 0);
             sni_route_e how;
 
-            if (route(rt, host, &how) != model_route(v, n, host))
+            if (route(rt, host, &how) != route_model_host(v, n, host))
                 mismatches++;
         }
     }

@@ -16,12 +16,13 @@
 #include <apr_lib.h>
 #include <apr_pools.h>
 
+#include "../route_model.h"
 #include "sni_route.h"
 
 #define MAX_VHOSTS 8
-#define MAX_ITEMS  4  /* of each kind, per vhost */
-#define MAX_TEXT   24 /* bytes of a name, glob, address, path, Host or URI */
-#define MAX_STARS  3  /* the model's glob match is exponential in the stars */
+#define MAX_ITEMS  ROUTE_MODEL_NAMES /* of each kind, per vhost */
+#define MAX_TEXT   24                /* bytes of a name, glob, address, path, Host or URI */
+#define MAX_STARS  3                 /* the model's glob match is exponential in the stars */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,51 +31,6 @@ typedef struct {
     char address[MAX_TEXT + 1], path[MAX_TEXT + 1];
     int nnames, nglobs;
 } vhost;
-
-/* httpd's ap_strcasecmp_match(): '*' any run of characters, '?' one. */
-static int model_glob(const char *s, const char *p)
-{
-    if (*p == '\0')
-        return *s == '\0';
-    if (*p == '*')
-        return model_glob(s, p + 1) || (*s && model_glob(s + 1, p));
-    return *s && (*p == '?' || apr_tolower(*p) == apr_tolower(*s)) && model_glob(s + 1, p + 1);
-}
-
-/* server/vhost.c: each vhost in order, its names, then its globs; else the first address
- * text equal to the Host. */
-static int model_host(const vhost *v, int n, const char *host)
-{
-    int i, j;
-
-    for (i = 0; i < n; i++) {
-        for (j = 0; j < v[i].nnames; j++)
-            if (!strcasecmp(host, v[i].names[j]))
-                return i;
-        for (j = 0; j < v[i].nglobs; j++)
-            if (model_glob(host, v[i].globs[j]))
-                return i;
-    }
-    for (i = 0; i < n; i++)
-        if (v[i].address[0] && !strcasecmp(host, v[i].address))
-            return i;
-    return -1;
-}
-
-/* The first vhost whose ServerPath prefixes the URI at a segment boundary. */
-static int model_path(const vhost *v, int n, const char *uri)
-{
-    int i;
-
-    for (i = 0; i < n; i++) {
-        size_t len = strlen(v[i].path);
-
-        if (len && !strncmp(uri, v[i].path, len) &&
-            (v[i].path[len - 1] == '/' || uri[len] == '/' || uri[len] == '\0'))
-            return i;
-    }
-    return -1;
-}
 
 static int stars(const char *s)
 {
@@ -104,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static apr_pool_t *root;
     static vhost v[MAX_VHOSTS];
+    static route_model_vhost m[MAX_VHOSTS];
     char host[MAX_TEXT + 1], uri[MAX_TEXT + 1], line[MAX_TEXT + 1];
     int ids[MAX_VHOSTS], n = 0, i, j, *got;
     sni_router_builder_t *b;
@@ -154,11 +111,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rt = sni_router_build(b);
     if (sni_router_vhosts(rt) != (apr_size_t)n)
         abort();
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < MAX_ITEMS; j++) {
+            m[i].names[j] = j < v[i].nnames ? v[i].names[j] : NULL;
+            m[i].globs[j] = j < v[i].nglobs ? v[i].globs[j] : NULL;
+        }
+        m[i].address = v[i].address;
+        m[i].path = v[i].path;
+    }
     got = sni_router_host(rt, host, 1, &how);
-    if ((got ? *got : -1) != model_host(v, n, host) || (got == NULL) != (how == SNI_ROUTE_NONE))
+    if ((got ? *got : -1) != route_model_host(m, n, host) ||
+        (got == NULL) != (how == SNI_ROUTE_NONE))
         abort();
     got = sni_router_path(rt, uri);
-    if ((got ? *got : -1) != model_path(v, n, uri))
+    if ((got ? *got : -1) != route_model_path(m, n, uri))
         abort();
     apr_pool_destroy(p);
     return 0;

@@ -443,18 +443,20 @@ class SyscallCounter:
         return calls
 
 
-def measure(server, watch=None, **kw):
-    """One client run against the server, with the server's CPU over the measured part
-    only: the client warms up, says ready, and measures once told to go.  watch, if
-    given, is made with the server's pids before go and finished after the run (e.g. a
+def synced_run(server, args, unit, watch=None):
+    """Runs a load client started with --sync (build/tls-bench or build/http-bench) against
+    the server, with the server's CPU over the measured part only: the client warms up,
+    says ready, and measures once told to go.  Adds server_cpu_us_per_<unit> (and its user
+    and system parts) per unit counted (its "handshakes" or "requests").  watch, if given,
+    is made with the server's pids before go and finished after the run (e.g. a
     SyscallCounter); what it returns is the result's "watch"."""
-    args = client_args(server, **kw) + ["--sync"]
+    name = Path(args[0]).name
     p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     ready = p.stdout.readline().strip()
     if ready != "ready":
         p.kill()
-        raise ClientError(f"tls-bench did not get ready: {ready} {p.communicate()[1]}")
+        raise ClientError(f"{name} did not get ready: {ready} {p.communicate()[1]}")
     pids_before = server.pids()
     watcher = watch(pids_before) if watch else None
     cpu_before = cpu_times(pids_before)
@@ -467,57 +469,38 @@ def measure(server, watch=None, **kw):
     cpu_after = cpu_times(pids_before)
     lines = out.strip().splitlines()
     if not lines:
-        raise ClientError(f"tls-bench printed nothing: {err}")
+        raise ClientError(f"{name} printed nothing: {err}")
     result = json.loads(lines[-1])
-    hs = result["handshakes"]
-    result["server_cpu_s"] = cpu_after["total"] - cpu_before["total"]
+    n = result["handshakes" if unit == "hs" else "requests"]
     for kind in ("total", "user", "system"):
         spent = cpu_after[kind] - cpu_before[kind]
-        name = "server_cpu_us_per_hs" if kind == "total" else f"server_{kind}_us_per_hs"
-        result[name] = spent * 1e6 / hs if hs else None
-    result["client_cpu_us_per_hs"] = result["client_cpu_s"] * 1e6 / hs if hs else None
+        name = f"server_cpu_us_per_{unit}" if kind == "total" else f"server_{kind}_us_per_{unit}"
+        result[name] = spent * 1e6 / n if n else None
+    result[f"client_cpu_us_per_{unit}"] = result["client_cpu_s"] * 1e6 / n if n else None
     result["server_processes_changed"] = pids_before != pids_after
     if watcher:
         result["watch"] = watcher.finish()
+    return result, cpu_after["total"] - cpu_before["total"]
+
+
+def measure(server, watch=None, **kw):
+    """One run of the TLS load client (build/tls-bench) against the server: handshakes,
+    and the server's CPU per handshake over the measured part (synced_run)."""
+    result, spent = synced_run(server, client_args(server, **kw) + ["--sync"], "hs", watch)
+    result["server_cpu_s"] = spent
     return result
 
 
 def measure_http(server, host, duration=None, count=None, warmup=0.5, conns=8,
                  per_conn=None, path="/"):
-    """One run of the plain-HTTP keep-alive client (build/http-bench) against the server,
-    with the server's CPU over the measured part only, as measure() does; per request
-    instead of per handshake."""
+    """One run of the plain-HTTP keep-alive client (build/http-bench) against the server:
+    requests, and the server's CPU per request over the measured part (synced_run)."""
     args = [str(HTTP_CLIENT), "--connect", f"127.0.0.1:{server.port}", "--host", host,
             "--path", path, "--conns", str(conns), "--warmup", str(warmup), "--sync"]
     args += ["--count", str(count)] if count else ["--duration", str(duration)]
     if per_conn:
         args += ["--per-conn", str(per_conn)]
-    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    ready = p.stdout.readline().strip()
-    if ready != "ready":
-        p.kill()
-        raise ClientError(f"http-bench did not get ready: {ready} {p.communicate()[1]}")
-    pids_before = server.pids()
-    cpu_before = cpu_times(pids_before)
-    p.stdin.write("go\n")
-    p.stdin.flush()
-    out, err = p.communicate()
-    time.sleep(0.05)
-    pids_after = server.pids()
-    cpu_after = cpu_times(pids_before)
-    lines = out.strip().splitlines()
-    if not lines:
-        raise ClientError(f"http-bench printed nothing: {err}")
-    result = json.loads(lines[-1])
-    n = result["requests"]
-    for kind in ("total", "user", "system"):
-        spent = cpu_after[kind] - cpu_before[kind]
-        name = "server_cpu_us_per_req" if kind == "total" else f"server_{kind}_us_per_req"
-        result[name] = spent * 1e6 / n if n else None
-    result["client_cpu_us_per_req"] = result["client_cpu_s"] * 1e6 / n if n else None
-    result["server_processes_changed"] = pids_before != pids_after
-    return result
+    return synced_run(server, args, "req")[0]
 
 
 def client_once(server, **kw):

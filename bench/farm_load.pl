@@ -31,9 +31,7 @@ File::Path::remove_tree($dir);
 File::Path::make_path($dir);
 
 # A certificate of its own, so the script needs nothing from the test suite's CA.
-system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=load.test "
-     . "-addext subjectAltName=DNS:load.test -keyout $dir/cert.key -out $dir/cert.crt "
-     . ">/dev/null 2>&1") == 0 or die "openssl req failed";
+TkTest::self_signed_cert($dir, 'load.test');
 my $secret = "$dir/farm.secret";
 TkFarm::write_secret($secret);
 my $key_file = "$dir/ticket.keys";

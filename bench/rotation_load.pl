@@ -26,9 +26,7 @@ File::Path::remove_tree($dir);
 File::Path::make_path($dir);
 
 # A certificate of its own, so the script needs nothing from the test suite's CA.
-system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=load.test "
-     . "-addext subjectAltName=DNS:load.test -keyout $dir/cert.key -out $dir/cert.crt "
-     . ">/dev/null 2>&1") == 0 or die "openssl req failed";
+TkTest::self_signed_cert($dir, 'load.test');
 my $keys = "$dir/ticket.keys";
 system("$tool generate --aes128 $keys >/dev/null") == 0 or die "tls-ticket-keys generate failed";
 my $htdocs = TkTest::vhost_htdocs('load');
@@ -73,11 +71,15 @@ for my $w (1 .. $workers) {
     push @pids, $pid;
 }
 
+# Whatever ends the script, the workers stop too (they loop until the stop file).
+my $main = $$;
+END { TkTest::write_file($stop, '', 0644) if defined $main && $$ == $main && !-e $stop }
+
 my @latency;
 my $started = Time::HiRes::time();
 for my $i (1 .. $rotations) {
     Time::HiRes::sleep($pause);
-    system("$tool rotate --keep 3 $keys >/dev/null") == 0 or die "rotate failed";
+    system("$tool rotate --format text --keep 3 $keys >/dev/null") == 0 or die "rotate failed";
     my ($new) = TkTest::read_key_file($keys);
     my $t = TkTest::wait_until(10, sub {
         TkTest::sealed_by(connect_load(version => TkTest::TLS12)->{ticket}, $new)

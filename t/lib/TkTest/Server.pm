@@ -20,7 +20,7 @@ our @EXPORT = qw(
     prepare_main_server error_log generations graceful_restart child_pids server_pid
     wait_until log_count minimal_conf httpd_t base_modules base_httpd_conf http_get
     status_vhost status_auto free_port start_server stop_server start_keyed_server
-    vhost_htdocs ssl_vhost
+    vhost_htdocs ssl_vhost self_signed_cert
 );
 
 sub error_log { t_path('logs/error_log') }
@@ -143,6 +143,16 @@ sub http_get {
     local $/;
     my $resp = <$s> // '';
     return (split /\r\n\r\n/, $resp, 2)[1] // '';
+}
+
+# A self-signed certificate for name in dir, $dir/cert.crt and $dir/cert.key (for the
+# load scripts, which need nothing from the test suite's CA).
+sub self_signed_cert {
+    my ($dir, $name) = @_;
+    system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=$name "
+         . "-addext subjectAltName=DNS:$name -keyout $dir/cert.key -out $dir/cert.crt "
+         . ">/dev/null 2>&1") == 0 or die "openssl req failed";
+    return ("$dir/cert.crt", "$dir/cert.key");
 }
 
 # Configuration for start_server(): server-status over plain HTTP on @PORT2@, so that
